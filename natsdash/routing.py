@@ -1,0 +1,7 @@
+from django.urls import path
+
+from clusters.consumers import LiveUpdatesConsumer
+
+websocket_urlpatterns = [
+    path("ws/updates/", LiveUpdatesConsumer.as_asgi(), name="ws-updates"),
+]

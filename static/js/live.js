@@ -1,0 +1,32 @@
+// Live updates: one WebSocket per page, reconnecting with backoff.
+// Pages listen with: document.addEventListener("live:<event>", e => e.detail)
+const badge = document.getElementById("live-status");
+
+function setState(state, text) {
+  if (!badge) return;
+  badge.dataset.state = state;
+  badge.textContent = text;
+}
+
+function connect(delay) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/updates/`);
+  socket.addEventListener("open", () => { delay = 1000; setState("live", "live"); });
+  socket.addEventListener("message", (msg) => {
+    const { event, data } = JSON.parse(msg.data);
+    document.dispatchEvent(new CustomEvent(`live:${event}`, { detail: data }));
+  });
+  socket.addEventListener("close", () => {
+    setState("offline", "offline");
+    setTimeout(() => connect(Math.min(delay * 2, 30000)), delay);
+  });
+}
+
+document.addEventListener("live:heartbeat", (e) => {
+  const at = document.getElementById("heartbeat-at");
+  const state = document.getElementById("heartbeat-state");
+  if (at) { at.dateTime = e.detail.at; at.textContent = new Date(e.detail.at).toLocaleString(); }
+  if (state) { state.textContent = "running"; state.className = "ok"; }
+});
+
+connect(1000);

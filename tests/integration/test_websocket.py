@@ -1,0 +1,58 @@
+"""Channels routing through a real Daphne: signed-in sockets are accepted, anonymous ones refused."""
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from django.test import Client
+
+from core.live import FLEET_GROUP, push_after_commit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def session_cookie(make_user):
+    client = Client()
+    client.force_login(make_user("carol"))
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+def connect(server, cookie: str | None = None):
+    headers = {"Origin": server.url}
+    if cookie:
+        headers["Cookie"] = cookie
+    return websockets.connect(f"{server.ws_url}/ws/updates/", additional_headers=headers, open_timeout=10)
+
+
+async def test_signed_in_socket_is_accepted_and_receives_pushes(daphne_server, session_cookie):
+    async with connect(daphne_server, session_cookie) as socket:
+        hello = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        assert hello == {"event": "hello", "data": {"user": "carol"}}
+
+        # A push from another process (here: this test) reaches the browser through Redis.
+        await asyncio.to_thread(push_after_commit, FLEET_GROUP, "heartbeat", {"at": "now"})
+        pushed = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        assert pushed == {"event": "heartbeat", "data": {"at": "now"}}
+
+
+async def test_anonymous_socket_is_refused(daphne_server):
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        async with connect(daphne_server) as socket:
+            await asyncio.wait_for(socket.recv(), 10)
+    assert refused.value.response.status_code == 403
+
+
+async def test_forged_session_cookie_is_refused(daphne_server):
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with connect(daphne_server, "sessionid=not-a-session") as socket:
+            await asyncio.wait_for(socket.recv(), 10)
+
+
+async def test_foreign_origin_is_refused(daphne_server, session_cookie):
+    headers = {"Origin": "http://evil.example.com", "Cookie": session_cookie}
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(f"{daphne_server.ws_url}/ws/updates/",
+                                      additional_headers=headers, open_timeout=10) as socket:
+            await socket.recv()
