@@ -18,6 +18,7 @@ from devstack.nats import ACCOUNTS, NatsCluster
 from devstack.ports import pick_port, port_is_free, wait_until
 from devstack.processes import ManagedProcess
 from devstack.redis_server import RedisServer
+from devstack.traffic import READY_LINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Away from the usual 4222/6222/8222/6379 that a machine's own servers hold;
@@ -81,11 +82,13 @@ def main() -> int:
     demo_dir = settings.DATA_DIR / "demo"
     logs = demo_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    for old_log in logs.glob("*.log"):
+        old_log.unlink()
     taken = {web_port}
     redis_server = RedisServer(demo_dir / "redis", pick_port(PREFERRED_REDIS_PORT, taken))
     cluster = NatsCluster(demo_dir / "nats", size=3, name="demo",
                           preferred_ports=PREFERRED_NATS_PORTS, taken=taken)
-    processes: list[ManagedProcess] = []
+    processes: dict[str, ManagedProcess] = {}
     try:
         print("Starting Redis and a 3-node NATS cluster…", flush=True)
         redis_server.start()
@@ -115,8 +118,8 @@ def main() -> int:
         }
         print("Starting the Celery worker and beat, Daphne and demo traffic…", flush=True)
         for name, argv in commands.items():
-            processes.append(ManagedProcess(name, argv, log_path=logs / f"{name}.log",
-                                            env=env, cwd=BASE_DIR).start())
+            processes[name] = ManagedProcess(name, argv, log_path=logs / f"{name}.log",
+                                             env=env, cwd=BASE_DIR).start()
 
         url = f"http://127.0.0.1:{web_port}/"
 
@@ -125,7 +128,7 @@ def main() -> int:
             return response.json() if response.status_code == 200 else None
 
         def check_alive() -> None:
-            for process in processes:
+            for process in processes.values():
                 if not process.running():
                     raise RuntimeError(f"{process.name} exited:\n{process.log_tail()}")
 
@@ -133,6 +136,8 @@ def main() -> int:
         wait_until(lambda: check_alive() or worker_answers(), timeout=60, what="Celery worker")
         wait_until(lambda: check_alive() or healthz()["scheduler"]["fresh"], timeout=60,
                    what="Celery beat")
+        wait_until(lambda: check_alive() or READY_LINE in processes["traffic"].log_tail(), timeout=120,
+                   what="Demo streams and traffic")
         elapsed = time.monotonic() - started_at
         print_banner(url, password, cluster, redis_server, logs, elapsed)
 
@@ -147,7 +152,7 @@ def main() -> int:
         return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the clean-up
-        for process in reversed(processes):
+        for process in reversed(processes.values()):
             process.stop()
         cluster.stop()
         redis_server.stop()

@@ -33,6 +33,7 @@ CONSUMERS = {
 # consumer -> (fraction of its backlog fetched per tick, fraction nak'ed): "audit" never reads.
 CONSUMER_BEHAVIOUR = {"fulfilment": (1.0, 0.0), "audit": (0.0, 0.0), "dashboard": (1.0, 0.05)}
 ROOMS = ("lab", "hall", "roof", "cellar")
+READY_LINE = "demo traffic flowing"
 
 
 async def connect(servers: list[str], account_name: str):
@@ -91,6 +92,21 @@ async def consume_forever(js, stream: str, durable: str) -> None:
         await asyncio.sleep(0.5)
 
 
+async def ensure_streams_patiently(js, account: str, timeout: float = 90.0) -> None:
+    """JetStream may still be electing leaders or recovering streams after a restart: retry."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            await ensure_streams(js, account)
+            return
+        except (nats.errors.TimeoutError, nats.js.errors.APIError) as exc:
+            if loop.time() > deadline:
+                raise
+            print(f"{account}: JetStream not ready yet ({exc!r}), retrying", flush=True)
+            await asyncio.sleep(1)
+
+
 async def run(servers: list[str], rate: float) -> None:
     tasks = []
     connections = []
@@ -98,7 +114,7 @@ async def run(servers: list[str], rate: float) -> None:
         nc = await connect(servers, account)
         connections.append(nc)
         js = nc.jetstream()
-        await ensure_streams(js, account)
+        await ensure_streams_patiently(js, account)
         tasks.append(asyncio.create_task(publish_forever(nc, js, account, rate)))
         for (owner, stream), durables in CONSUMERS.items():
             if owner == account:
@@ -107,7 +123,7 @@ async def run(servers: list[str], rate: float) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    print(f"demo traffic: {rate:g} msg/s per account on {', '.join(servers)}", flush=True)
+    print(f"{READY_LINE}: {rate:g} msg/s per account on {', '.join(servers)}", flush=True)
     await stop.wait()
     for task in tasks:
         task.cancel()

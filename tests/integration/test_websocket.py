@@ -5,11 +5,19 @@ import json
 
 import pytest
 import websockets
+from django.db import connection
 from django.test import Client
 
 from core.live import FLEET_GROUP, push_after_commit
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def push_from_a_worker_thread(event: str, data: dict) -> None:
+    try:
+        push_after_commit(FLEET_GROUP, event, data)
+    finally:
+        connection.close()  # the thread's own connection, opened to check autocommit
 
 
 @pytest.fixture
@@ -32,7 +40,7 @@ async def test_signed_in_socket_is_accepted_and_receives_pushes(daphne_server, s
         assert hello == {"event": "hello", "data": {"user": "carol"}}
 
         # A push from another process (here: this test) reaches the browser through Redis.
-        await asyncio.to_thread(push_after_commit, FLEET_GROUP, "heartbeat", {"at": "now"})
+        await asyncio.to_thread(push_from_a_worker_thread, "heartbeat", {"at": "now"})
         pushed = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert pushed == {"event": "heartbeat", "data": {"at": "now"}}
 
