@@ -58,6 +58,19 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return number
 
 
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number:g} is below its minimum of {minimum:g}")
+    return number
+
+
 def env_hosts(name: str, default: list[str]) -> list[str]:
     """A comma-separated list of host names as Django's ALLOWED_HOSTS expects."""
     value = _raw(name)

@@ -8,6 +8,7 @@ from pathlib import Path
 from natsdash.env import (
     env_bool,
     env_database,
+    env_float,
     env_hosts,
     env_int,
     env_log_level,
@@ -15,6 +16,7 @@ from natsdash.env import (
     env_path,
     env_redis_url,
     env_secret_key,
+    env_str,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,6 +30,18 @@ CSRF_TRUSTED_ORIGINS = env_origins("CSRF_TRUSTED_ORIGINS", [])
 REDIS_URL = env_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
 LOG_LEVEL = env_log_level("LOG_LEVEL", "INFO")
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 5, minimum=1)
+# Key for NATS credentials at rest; unset: derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "")
+
+# Polling of NATS monitoring endpoints.
+POLL_INTERVAL = env_int("POLL_INTERVAL", 5, minimum=1)
+MONITOR_TIMEOUT = env_float("MONITOR_TIMEOUT", 3.0, minimum=0.1)
+# History kept: every poll for SAMPLES_RAW_HOURS, then one-minute averages for
+# SAMPLES_MINUTE_DAYS, then hourly averages for SAMPLES_HOUR_DAYS; events for EVENTS_DAYS.
+SAMPLES_RAW_HOURS = env_int("SAMPLES_RAW_HOURS", 2, minimum=1)
+SAMPLES_MINUTE_DAYS = env_int("SAMPLES_MINUTE_DAYS", 2, minimum=1)
+SAMPLES_HOUR_DAYS = env_int("SAMPLES_HOUR_DAYS", 90, minimum=1)
+EVENTS_DAYS = env_int("EVENTS_DAYS", 30, minimum=1)
 
 INSTALLED_APPS = [
     "daphne",
@@ -119,6 +133,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "core.tasks.heartbeat", "schedule": float(HEARTBEAT_INTERVAL)},
+    # Checks every second which clusters are due (POLL_INTERVAL, or a cluster's own interval).
+    "poll-all": {"task": "clusters.tasks.poll_all", "schedule": 1.0, "options": {"expires": 5}},
+    "downsample-history": {"task": "clusters.tasks.downsample_history", "schedule": 60.0},
 }
 
 LOGGING = {

@@ -10,7 +10,8 @@ function setState(state, text) {
 
 function connect(delay) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/updates/`);
+  const path = document.body.dataset.liveUrl || "/ws/updates/";
+  const socket = new WebSocket(`${scheme}://${location.host}${path}`);
   socket.addEventListener("open", () => { delay = 1000; setState("live", "live"); });
   socket.addEventListener("message", (msg) => {
     const { event, data } = JSON.parse(msg.data);

@@ -1,0 +1,632 @@
+"""The only module that speaks HTTP to nats-server monitoring endpoints.
+
+Everything returned is a frozen dataclass. Parsing treats every field as optional
+and absorbs the differences between server versions (2.9 to 2.15): callers never
+see raw JSON. Durations from the server are integer nanoseconds; `rtt` is a
+string such as "506µs"; `reserved_memory` may be 2**64-1 (unlimited).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+
+DEFAULT_TIMEOUT = 3.0
+UNLIMITED_U64 = 2**64 - 1
+JSZ_QUERY = {
+    "accounts": "true",
+    "streams": "true",
+    "consumers": "true",
+    "config": "true",
+    # Consumer figures are only right on the stream leader (2.10+ honours this;
+    # older servers ignore it and the merge picks the leader's report).
+    "stream-leader-only": "true",
+}
+
+
+class MonitoringError(Exception):
+    """A monitoring endpoint could not be read: unreachable, timed out, bad status or body."""
+
+
+# -- dataclasses -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Varz:
+    server_id: str
+    server_name: str
+    version: str = ""
+    cluster_name: str = ""
+    start: datetime | None = None
+    now: datetime | None = None
+    cpu: float = 0.0
+    mem: int = 0
+    cores: int = 0
+    connections: int = 0
+    total_connections: int = 0
+    subscriptions: int = 0
+    slow_consumers: int = 0
+    in_msgs: int = 0
+    out_msgs: int = 0
+    in_bytes: int = 0
+    out_bytes: int = 0
+    routes: int = 0  # route connections (pooled since 2.10)
+    remotes: int | None = None  # distinct route peers; None before 2.10
+    leafnodes: int = 0
+    pool_size: int | None = None  # route pool size; None before 2.10
+    cluster_urls: tuple[str, ...] = ()
+    gateway_name: str = ""
+    jetstream_enabled: bool = False
+    max_payload: int = 0
+    max_connections: int = 0
+    host: str = ""
+    port: int = 0
+
+
+@dataclass(frozen=True)
+class RouteConn:
+    remote_name: str  # empty before the peer's name is known
+    remote_id: str
+    ip: str = ""
+    port: int = 0
+    rtt_us: float | None = None
+    did_solicit: bool = False
+    is_configured: bool = False
+    pinned_account: str = ""  # a pinned account's own route (2.10+), else ""
+    in_msgs: int = 0
+    out_msgs: int = 0
+    in_bytes: int = 0
+    out_bytes: int = 0
+    pending_size: int = 0
+    subscriptions: int = 0
+
+    @property
+    def peer(self) -> str:
+        return self.remote_name or self.remote_id
+
+
+@dataclass(frozen=True)
+class GatewayConn:
+    remote_cluster: str
+    direction: str  # "outbound" or "inbound"
+    remote_server_id: str = ""
+    ip: str = ""
+    port: int = 0
+    rtt_us: float | None = None
+    in_msgs: int = 0
+    out_msgs: int = 0
+
+
+@dataclass(frozen=True)
+class LeafConn:
+    name: str  # the remote server's name (2.10+), else its address
+    account: str
+    ip: str = ""
+    port: int = 0
+    rtt_us: float | None = None
+    is_spoke: bool = False
+    in_msgs: int = 0
+    out_msgs: int = 0
+    subscriptions: int = 0
+
+
+@dataclass(frozen=True)
+class Healthz:
+    ok: bool
+    status: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class PeerState:
+    name: str
+    current: bool = False
+    offline: bool = False
+    active_ns: int = 0
+    lag: int = 0
+
+
+@dataclass(frozen=True)
+class MetaCluster:
+    name: str
+    leader: str  # "" when there is no leader
+    cluster_size: int = 0
+    replicas: tuple[PeerState, ...] = ()  # the other peers, as the reporting node sees them
+
+
+@dataclass(frozen=True)
+class ConsumerState:
+    stream: str
+    name: str
+    num_pending: int = 0
+    num_ack_pending: int = 0
+    num_redelivered: int = 0
+    num_waiting: int = 0
+    delivered_consumer_seq: int = 0
+    delivered_stream_seq: int = 0
+    ack_floor_consumer_seq: int = 0
+    ack_floor_stream_seq: int = 0
+    last_active: datetime | None = None
+    leader: str = ""
+    ack_policy: str = ""
+    durable: bool = False
+    paused: bool = False
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class StreamState:
+    account: str
+    name: str
+    subjects: tuple[str, ...] = ()
+    storage: str = ""
+    retention: str = ""
+    num_replicas: int = 1
+    leader: str = ""
+    replicas: tuple[PeerState, ...] = ()  # followers as the reporting node sees them
+    messages: int = 0
+    bytes: int = 0
+    first_seq: int = 0
+    last_seq: int = 0
+    first_ts: datetime | None = None
+    last_ts: datetime | None = None
+    num_subjects: int = 0
+    consumer_count: int = 0
+    max_msgs: int = -1
+    max_bytes: int = -1
+    max_age_ns: int = 0
+    max_msgs_per_subject: int = -1
+    discard: str = ""
+    created: datetime | None = None
+    metadata: tuple[tuple[str, str], ...] = ()
+    consumers: tuple[ConsumerState, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountJetStream:
+    name: str
+    memory: int = 0
+    storage: int = 0
+    reserved_memory: int | None = None  # None: unlimited or unknown
+    reserved_storage: int | None = None
+    streams: tuple[StreamState, ...] = ()
+
+
+@dataclass(frozen=True)
+class Jsz:
+    enabled: bool
+    server_id: str = ""
+    memory: int = 0
+    storage: int = 0
+    streams: int = 0
+    consumers: int = 0
+    messages: int = 0
+    bytes: int = 0
+    max_memory: int = 0
+    max_storage: int = 0
+    api_total: int = 0
+    api_errors: int = 0
+    meta: MetaCluster | None = None
+    accounts: tuple[AccountJetStream, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeSnapshot:
+    """Everything one poll learned about one node; `varz is None` means the node is down."""
+
+    monitor_url: str
+    fetched_at: datetime
+    elapsed_ms: float
+    varz: Varz | None = None
+    routes: tuple[RouteConn, ...] = ()
+    gateways: tuple[GatewayConn, ...] = ()
+    leafs: tuple[LeafConn, ...] = ()
+    healthz: Healthz | None = None
+    jsz: Jsz | None = None
+    error: str = ""  # why the node is down
+    partial_errors: tuple[tuple[str, str], ...] = field(default=())  # (endpoint, error) for the rest
+
+    @property
+    def up(self) -> bool:
+        return self.varz is not None
+
+    @property
+    def server_name(self) -> str:
+        return self.varz.server_name if self.varz else ""
+
+
+# -- small parsers -------------------------------------------------------------------------
+
+_RTT = re.compile(r"^\s*(?P<value>[0-9.]+)\s*(?P<unit>ns|µs|us|μs|ms|s|m|h)?\s*$")
+_RTT_US = {"ns": 0.001, "µs": 1.0, "us": 1.0, "μs": 1.0, "ms": 1000.0, "s": 1_000_000.0,
+           "m": 60_000_000.0, "h": 3_600_000_000.0}
+_GO_DURATION_PART = re.compile(r"([0-9.]+)(ns|µs|us|μs|ms|s|m|h)")
+
+
+def parse_rtt_us(value) -> float | None:
+    """'506µs' -> 506.0, '1.2ms' -> 1200.0, '1m2.5s' -> 62500000.0; None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    match = _RTT.match(value)
+    if match:
+        return float(match["value"]) * _RTT_US[match["unit"] or "s"]
+    parts = _GO_DURATION_PART.findall(value)
+    if parts and "".join(f"{n}{u}" for n, u in parts) == value.strip():
+        return sum(float(n) * _RTT_US[u] for n, u in parts)
+    return None
+
+
+def parse_time(value) -> datetime | None:
+    """RFC 3339 with up to nanoseconds; the zero time ("0001-01-01T00:00:00Z") is None."""
+    if not isinstance(value, str) or not value or value.startswith("0001-01-01"):
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    match = re.match(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$", text)
+    if match:
+        fraction = (match[2] or "")[:7]  # datetime takes microseconds
+        text = f"{match[1]}{fraction}{match[3]}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _int(value, default: int = 0) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return default
+    return default
+
+
+def _float(value, default: float = 0.0) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return default
+
+
+def _str(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _limit(value) -> int | None:
+    number = _int(value, -1)
+    return None if number < 0 or number >= UNLIMITED_U64 else number
+
+
+def _metadata(value) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in _dict(value).items()))
+
+
+# -- endpoint parsers ----------------------------------------------------------------------
+
+
+def parse_varz(data: dict) -> Varz:
+    cluster = _dict(data.get("cluster"))
+    gateway = _dict(data.get("gateway"))
+    jetstream = _dict(data.get("jetstream"))
+    remotes = data.get("remotes")
+    return Varz(
+        server_id=_str(data.get("server_id")),
+        server_name=_str(data.get("server_name")) or _str(data.get("server_id")),
+        version=_str(data.get("version")),
+        cluster_name=_str(cluster.get("name")),
+        start=parse_time(data.get("start")),
+        now=parse_time(data.get("now")),
+        cpu=_float(data.get("cpu")),
+        mem=_int(data.get("mem")),
+        cores=_int(data.get("cores")),
+        connections=_int(data.get("connections")),
+        total_connections=_int(data.get("total_connections")),
+        subscriptions=_int(data.get("subscriptions")),
+        slow_consumers=_int(data.get("slow_consumers")),
+        in_msgs=_int(data.get("in_msgs")),
+        out_msgs=_int(data.get("out_msgs")),
+        in_bytes=_int(data.get("in_bytes")),
+        out_bytes=_int(data.get("out_bytes")),
+        routes=_int(data.get("routes")),
+        remotes=_int(remotes) if isinstance(remotes, int) else None,
+        leafnodes=_int(data.get("leafnodes")),
+        pool_size=_int(cluster["pool_size"]) if isinstance(cluster.get("pool_size"), int) else None,
+        cluster_urls=tuple(str(u) for u in _list(cluster.get("urls"))),
+        gateway_name=_str(gateway.get("name")),
+        jetstream_enabled=bool(jetstream.get("config")) or bool(jetstream.get("stats")),
+        max_payload=_int(data.get("max_payload")),
+        max_connections=_int(data.get("max_connections")),
+        host=_str(data.get("host")),
+        port=_int(data.get("port")),
+    )
+
+
+def parse_routez(data: dict) -> tuple[RouteConn, ...]:
+    routes = []
+    for route in _list(data.get("routes")):
+        route = _dict(route)
+        routes.append(RouteConn(
+            remote_name=_str(route.get("remote_name")),
+            remote_id=_str(route.get("remote_id")),
+            ip=_str(route.get("ip")),
+            port=_int(route.get("port")),
+            rtt_us=parse_rtt_us(route.get("rtt")),
+            did_solicit=bool(route.get("did_solicit")),
+            is_configured=bool(route.get("is_configured")),
+            pinned_account=_str(route.get("account")),
+            in_msgs=_int(route.get("in_msgs")),
+            out_msgs=_int(route.get("out_msgs")),
+            in_bytes=_int(route.get("in_bytes")),
+            out_bytes=_int(route.get("out_bytes")),
+            pending_size=_int(route.get("pending_size")),
+            subscriptions=_int(route.get("subscriptions")),
+        ))
+    return tuple(routes)
+
+
+def parse_gatewayz(data: dict) -> tuple[GatewayConn, ...]:
+    gateways = []
+    for direction, key in (("outbound", "outbound_gateways"), ("inbound", "inbound_gateways")):
+        for remote_cluster, entries in _dict(data.get(key)).items():
+            # outbound: one object per remote cluster; inbound: a list per remote cluster.
+            for entry in entries if isinstance(entries, list) else [entries]:
+                connection = _dict(_dict(entry).get("connection"))
+                gateways.append(GatewayConn(
+                    remote_cluster=str(remote_cluster),
+                    direction=direction,
+                    remote_server_id=_str(connection.get("name")),
+                    ip=_str(connection.get("ip")),
+                    port=_int(connection.get("port")),
+                    rtt_us=parse_rtt_us(connection.get("rtt")),
+                    in_msgs=_int(connection.get("in_msgs")),
+                    out_msgs=_int(connection.get("out_msgs")),
+                ))
+    return tuple(gateways)
+
+
+def parse_leafz(data: dict) -> tuple[LeafConn, ...]:
+    leafs = []
+    for leaf in _list(data.get("leafs")):
+        leaf = _dict(leaf)
+        address = f"{_str(leaf.get('ip'))}:{_int(leaf.get('port'))}"
+        leafs.append(LeafConn(
+            name=_str(leaf.get("name")) or address,
+            account=_str(leaf.get("account")),
+            ip=_str(leaf.get("ip")),
+            port=_int(leaf.get("port")),
+            rtt_us=parse_rtt_us(leaf.get("rtt")),
+            is_spoke=bool(leaf.get("is_spoke")),
+            in_msgs=_int(leaf.get("in_msgs")),
+            out_msgs=_int(leaf.get("out_msgs")),
+            subscriptions=_int(leaf.get("subscriptions")),
+        ))
+    return tuple(leafs)
+
+
+def parse_healthz(status_code: int, data: dict) -> Healthz:
+    status = _str(data.get("status"))
+    error = _str(data.get("error"))
+    if not error:
+        errors = _list(data.get("errors"))
+        error = "; ".join(_str(_dict(e).get("error")) for e in errors if _dict(e).get("error"))
+    return Healthz(ok=status_code == 200 and status in ("ok", ""), status=status, error=error)
+
+
+def _peers(value) -> tuple[PeerState, ...]:
+    peers = []
+    for peer in _list(value):
+        peer = _dict(peer)
+        peers.append(PeerState(
+            name=_str(peer.get("name")),
+            current=bool(peer.get("current")),
+            offline=bool(peer.get("offline")),
+            active_ns=_int(peer.get("active")),
+            lag=_int(peer.get("lag")),
+        ))
+    return tuple(peers)
+
+
+def parse_consumer(data: dict, stream: str) -> ConsumerState:
+    config = _dict(data.get("config"))
+    delivered = _dict(data.get("delivered"))
+    ack_floor = _dict(data.get("ack_floor"))
+    cluster = _dict(data.get("cluster"))
+    return ConsumerState(
+        stream=_str(data.get("stream_name")) or stream,
+        name=_str(data.get("name")) or _str(config.get("durable_name")) or _str(config.get("name")),
+        num_pending=_int(data.get("num_pending")),
+        num_ack_pending=_int(data.get("num_ack_pending")),
+        num_redelivered=_int(data.get("num_redelivered")),
+        num_waiting=_int(data.get("num_waiting")),
+        delivered_consumer_seq=_int(delivered.get("consumer_seq")),
+        delivered_stream_seq=_int(delivered.get("stream_seq")),
+        ack_floor_consumer_seq=_int(ack_floor.get("consumer_seq")),
+        ack_floor_stream_seq=_int(ack_floor.get("stream_seq")),
+        last_active=parse_time(ack_floor.get("last_active")) or parse_time(delivered.get("last_active")),
+        leader=_str(cluster.get("leader")),
+        ack_policy=_str(config.get("ack_policy")),
+        durable=bool(config.get("durable_name")),
+        paused=bool(data.get("paused")),
+        metadata=_metadata(config.get("metadata")),
+    )
+
+
+def parse_stream(data: dict, account: str) -> StreamState:
+    config = _dict(data.get("config"))
+    state = _dict(data.get("state"))
+    cluster = _dict(data.get("cluster"))
+    name = _str(data.get("name")) or _str(config.get("name"))
+    return StreamState(
+        account=account,
+        name=name,
+        subjects=tuple(str(s) for s in _list(config.get("subjects"))),
+        storage=_str(config.get("storage")),
+        retention=_str(config.get("retention")),
+        num_replicas=max(1, _int(config.get("num_replicas"), 1)),
+        leader=_str(cluster.get("leader")),
+        replicas=_peers(cluster.get("replicas")),
+        messages=_int(state.get("messages")),
+        bytes=_int(state.get("bytes")),
+        first_seq=_int(state.get("first_seq")),
+        last_seq=_int(state.get("last_seq")),
+        first_ts=parse_time(state.get("first_ts")),
+        last_ts=parse_time(state.get("last_ts")),
+        num_subjects=_int(state.get("num_subjects")),
+        consumer_count=_int(state.get("consumer_count")),
+        max_msgs=_int(config.get("max_msgs"), -1),
+        max_bytes=_int(config.get("max_bytes"), -1),
+        max_age_ns=_int(config.get("max_age")),
+        max_msgs_per_subject=_int(config.get("max_msgs_per_subject"), -1),
+        discard=_str(config.get("discard")),
+        created=parse_time(data.get("created")),
+        metadata=_metadata(config.get("metadata")),
+        consumers=tuple(parse_consumer(_dict(c), name) for c in _list(data.get("consumer_detail"))),
+    )
+
+
+def parse_jsz(data: dict) -> Jsz:
+    config = _dict(data.get("config"))
+    api = _dict(data.get("api"))
+    meta_data = _dict(data.get("meta_cluster"))
+    meta = None
+    if meta_data:
+        meta = MetaCluster(
+            name=_str(meta_data.get("name")),
+            leader=_str(meta_data.get("leader")),
+            cluster_size=_int(meta_data.get("cluster_size")),
+            replicas=_peers(meta_data.get("replicas")),
+        )
+    accounts = []
+    for account in _list(data.get("account_details")):
+        account = _dict(account)
+        name = _str(account.get("name")) or _str(account.get("id"))
+        accounts.append(AccountJetStream(
+            name=name,
+            memory=_int(account.get("memory")),
+            storage=_int(account.get("storage")),
+            reserved_memory=_limit(account.get("reserved_memory")),
+            reserved_storage=_limit(account.get("reserved_storage")),
+            streams=tuple(parse_stream(_dict(s), name) for s in _list(account.get("stream_detail"))),
+        ))
+    disabled = data.get("disabled") is True or (not config and not meta_data and "memory" not in data)
+    return Jsz(
+        enabled=not disabled,
+        server_id=_str(data.get("server_id")),
+        memory=_int(data.get("memory")),
+        storage=_int(data.get("storage")),
+        streams=_int(data.get("streams")),
+        consumers=_int(data.get("consumers")),
+        messages=_int(data.get("messages")),
+        bytes=_int(data.get("bytes")),
+        max_memory=_int(config.get("max_memory")),
+        max_storage=_int(config.get("max_storage")),
+        api_total=_int(api.get("total")),
+        api_errors=_int(api.get("errors")),
+        meta=meta,
+        accounts=tuple(accounts),
+    )
+
+
+# -- fetching ---------------------------------------------------------------------------------
+
+
+async def _get_json(client: httpx.AsyncClient, url: str, timeout: float,
+                    params: dict | None = None, accept_statuses=(200,)) -> tuple[int, dict]:
+    try:
+        response = await client.get(url, params=params, timeout=timeout)
+    except httpx.TimeoutException:
+        raise MonitoringError(f"timed out after {timeout:g}s") from None
+    except httpx.HTTPError as exc:
+        raise MonitoringError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None
+    if response.status_code not in accept_statuses:
+        raise MonitoringError(f"HTTP {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        raise MonitoringError("response is not JSON") from None
+    if not isinstance(body, dict):
+        raise MonitoringError("response is not a JSON object")
+    return response.status_code, body
+
+
+async def fetch_node(client: httpx.AsyncClient, monitor_url: str, *, timeout: float = DEFAULT_TIMEOUT,
+                     jetstream: bool = True) -> NodeSnapshot:
+    """Read one node's endpoints concurrently; never raises for the node's own failures."""
+    base = monitor_url.rstrip("/")
+    started = time.perf_counter()
+    fetched_at = datetime.now().astimezone()
+    requests = {
+        "varz": _get_json(client, f"{base}/varz", timeout),
+        "routez": _get_json(client, f"{base}/routez", timeout),
+        "gatewayz": _get_json(client, f"{base}/gatewayz", timeout),
+        "leafz": _get_json(client, f"{base}/leafz", timeout),
+        "healthz": _get_json(client, f"{base}/healthz", timeout, accept_statuses=(200, 503)),
+    }
+    if jetstream:
+        requests["jsz"] = _get_json(client, f"{base}/jsz", timeout, params=JSZ_QUERY)
+    results = await asyncio.gather(*requests.values(), return_exceptions=True)
+    answers = dict(zip(requests, results))
+    elapsed_ms = (time.perf_counter() - started) * 1000
+
+    varz_answer = answers["varz"]
+    if isinstance(varz_answer, BaseException):
+        error = str(varz_answer) if isinstance(varz_answer, MonitoringError) else repr(varz_answer)
+        return NodeSnapshot(monitor_url=monitor_url, fetched_at=fetched_at, elapsed_ms=elapsed_ms, error=error)
+
+    partial_errors = []
+    parsed = {}
+    parsers = {
+        "routez": lambda status, body: parse_routez(body),
+        "gatewayz": lambda status, body: parse_gatewayz(body),
+        "leafz": lambda status, body: parse_leafz(body),
+        "healthz": parse_healthz,
+        "jsz": lambda status, body: parse_jsz(body),
+    }
+    for endpoint, parse in parsers.items():
+        if endpoint not in answers:
+            continue
+        answer = answers[endpoint]
+        if isinstance(answer, BaseException):
+            partial_errors.append((endpoint, str(answer)))
+            continue
+        parsed[endpoint] = parse(*answer)
+    return NodeSnapshot(
+        monitor_url=monitor_url,
+        fetched_at=fetched_at,
+        elapsed_ms=elapsed_ms,
+        varz=parse_varz(varz_answer[1]),
+        routes=parsed.get("routez", ()),
+        gateways=parsed.get("gatewayz", ()),
+        leafs=parsed.get("leafz", ()),
+        healthz=parsed.get("healthz"),
+        jsz=parsed.get("jsz"),
+        partial_errors=tuple(partial_errors),
+    )
+
+
+async def fetch_nodes(monitor_urls: list[str], *, timeout: float = DEFAULT_TIMEOUT,
+                      jetstream: bool = True, client: httpx.AsyncClient | None = None) -> list[NodeSnapshot]:
+    """All nodes at once through one client; a dead or slow node costs at most its timeout."""
+    if client is None:
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+        async with httpx.AsyncClient(limits=limits, follow_redirects=False) as own_client:
+            return await fetch_nodes(monitor_urls, timeout=timeout, jetstream=jetstream, client=own_client)
+    return list(await asyncio.gather(
+        *(fetch_node(client, url, timeout=timeout, jetstream=jetstream) for url in monitor_urls)))
