@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from devstack.nats import ACCOUNTS, NatsCluster
+from devstack.nats import ACCOUNTS, SYSTEM_ACCOUNT, NatsCluster
 from devstack.ports import pick_port, port_is_free, wait_until
 from devstack.processes import ManagedProcess
 from devstack.redis_server import RedisServer
@@ -60,6 +60,33 @@ def prepare_database(password: str) -> None:
     user.save()
 
 
+def demo_provisioning(cluster: NatsCluster) -> str:
+    """The demo cluster as a provisioning file, the way a fleet is kept in git."""
+    nodes = "".join(f"      - monitor_url: {url}\n" for url in cluster.monitor_urls)
+    accounts = "".join(f"      - {{name: {a.name}, user: {a.user}, password: {a.password}}}\n"
+                       for a in ACCOUNTS if a is not SYSTEM_ACCOUNT)
+    return (
+        "clusters:\n"
+        f"  - name: {cluster.name}\n"
+        f"    nats_urls: [{', '.join(cluster.client_urls)}]\n"
+        "    nodes:\n"
+        f"{nodes}"
+        f"    system_account: {{name: {SYSTEM_ACCOUNT.name}, user: {SYSTEM_ACCOUNT.user}, "
+        f"password: {SYSTEM_ACCOUNT.password}}}\n"
+        "    accounts:\n"
+        f"{accounts}"
+    )
+
+
+def register_demo_cluster(cluster: NatsCluster, demo_dir: Path) -> None:
+    from django.core.management import call_command
+
+    path = demo_dir / "provision.yaml"
+    path.write_text(demo_provisioning(cluster))
+    path.chmod(0o600)
+    call_command("provision", str(path), verbosity=0, stdout=open(os.devnull, "w"))
+
+
 def worker_answers() -> bool:
     from natsdash.celery import app
 
@@ -103,6 +130,7 @@ def main() -> int:
         print("Preparing the database…", flush=True)
         password = admin_password(demo_dir)
         prepare_database(password)
+        register_demo_cluster(cluster, demo_dir)
 
         env = {**os.environ, "REDIS_URL": redis_server.url, "PYTHONUNBUFFERED": "1"}
         bin_dir = Path(sys.executable).parent
@@ -162,7 +190,7 @@ def main() -> int:
 def print_banner(url, password, cluster, redis_server, logs, elapsed) -> None:
     accounts = ", ".join(f"{a.name} ({a.user}/{a.password})" for a in ACCOUNTS)
     print(f"""
-natsdash demo is ready after {elapsed:.1f}s
+natsdash demo is ready after {elapsed:.1f}s (cluster "demo" is registered and polled every few seconds)
 
   Open     {url}
   User     {ADMIN_USER}

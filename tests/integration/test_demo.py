@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from devstack.ports import free_port
+from devstack.ports import free_port, wait_until
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -100,9 +100,17 @@ def test_demo_comes_up_logs_in_and_stops_everything_on_ctrl_c(tmp_path):
         url = f"http://127.0.0.1:{port}"
         health = httpx.get(f"{url}/healthz", timeout=5).json()
         assert health["status"] == "ok" and health["scheduler"]["fresh"] is True
-        home = log_in(url, "admin", password).get("/")
+        client = log_in(url, "admin", password)
+        home = client.get("/")
         assert home.url.path == "/"
-        assert "Fleet overview" in home.text and "admin" in home.text
+        assert "Fleet overview" in home.text and "admin" in home.text and "demo" in home.text
+
+        def demo_polled() -> bool:
+            body = client.get("/api/clusters/demo/").json()
+            return body["status"] == "healthy" and body["nodes_up"] == 3
+        wait_until(demo_polled, timeout=60, what="the demo cluster's first healthy poll")
+        topology = client.get("/api/clusters/demo/topology").json()
+        assert len([e for e in topology["edges"] if e["kind"] == "route"]) == 3
         assert log_in(url, "admin", "wrong-password").get("/").url.path == "/login/"
     finally:
         demo.send_signal(signal.SIGINT)

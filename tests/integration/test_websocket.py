@@ -64,3 +64,72 @@ async def test_foreign_origin_is_refused(daphne_server, session_cookie):
         async with websockets.connect(f"{daphne_server.ws_url}/ws/updates/",
                                       additional_headers=headers, open_timeout=10) as socket:
             await socket.recv()
+
+
+@pytest.fixture
+def lab_cluster(make_user):
+    from clusters.models import Account, Cluster, Membership, Role, Team, TeamGrant
+
+    lab = Cluster.objects.create(name="lab")
+    team = Team.objects.create(name="payments")
+    TeamGrant.objects.create(team=team, account=Account.objects.create(cluster=lab, name="TEAM_A"))
+    viewer = make_user("vera")
+    Membership.objects.create(team=team, user=viewer, role=Role.VIEWER)
+    make_user("mallory")
+    return lab
+
+
+def cookie_for(username: str) -> str:
+    from django.contrib.auth import get_user_model
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+async def test_cluster_socket_is_accepted_for_a_member_and_receives_its_updates(daphne_server, lab_cluster):
+    from clusters.live import cluster_group
+
+    cookie = await asyncio.to_thread(cookie_for, "vera")
+    async with websockets.connect(f"{daphne_server.ws_url}/ws/clusters/lab/", open_timeout=10,
+                                  additional_headers={"Origin": daphne_server.url, "Cookie": cookie}) as socket:
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10))["event"] == "hello"
+
+        def push():
+            try:
+                push_after_commit(cluster_group(lab_cluster.pk), "cluster", {"name": "lab"})
+            finally:
+                connection.close()
+
+        await asyncio.to_thread(push)
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10)) == {"event": "cluster", "data": {"name": "lab"}}
+
+
+@pytest.mark.parametrize("path", ["/ws/clusters/lab/", "/ws/clusters/nope/"])
+async def test_cluster_socket_is_refused_when_the_user_may_not_see_it(daphne_server, lab_cluster, path):
+    cookie = await asyncio.to_thread(cookie_for, "mallory")
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        async with websockets.connect(f"{daphne_server.ws_url}{path}", open_timeout=10,
+                                      additional_headers={"Origin": daphne_server.url, "Cookie": cookie}):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+async def test_scripts_connect_with_a_bearer_token_and_no_origin(daphne_server, lab_cluster):
+    from clusters.services import api_token_for
+    from django.contrib.auth import get_user_model
+
+    def token():
+        try:
+            return api_token_for(user=get_user_model().objects.get(username="vera"))
+        finally:
+            connection.close()
+
+    value = await asyncio.to_thread(token)
+    async with websockets.connect(f"{daphne_server.ws_url}/ws/clusters/lab/", open_timeout=10,
+                                  additional_headers={"Authorization": f"Bearer {value}"}) as socket:
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10)) == {"event": "hello", "data": {"user": "vera"}}
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(f"{daphne_server.ws_url}/ws/clusters/lab/", open_timeout=10,
+                                      additional_headers={"Authorization": "Bearer nd_wrong"}):
+            pass
