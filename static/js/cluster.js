@@ -5,6 +5,7 @@ let cy = null;
 let lastNodes = [];
 
 const fmtRate = (v) => (v === null || v === undefined ? "–" : `${v.toFixed(1)}/s`);
+const fmtNumber = (v) => (v === null || v === undefined ? "–" : v.toFixed(1));
 const fmtRtt = (us) => (us === null || us === undefined ? "" : us >= 1000 ? `${(us / 1000).toFixed(1)} ms` : `${Math.round(us)} µs`);
 
 function elementsFrom(topology) {
@@ -93,8 +94,8 @@ function updateTables(update) {
     pill.textContent = n.status; pill.className = `pill status-${n.status}`;
     row.querySelector('[data-field="error"]').textContent = n.error || "";
     row.querySelector('[data-field="connections"]').textContent = n.connections ?? "–";
-    row.querySelector('[data-field="msgs_in_per_s"]').textContent = n.msgs_in_per_s ?? "–";
-    row.querySelector('[data-field="msgs_out_per_s"]').textContent = n.msgs_out_per_s ?? "–";
+    row.querySelector('[data-field="msgs_in_per_s"]').textContent = fmtNumber(n.msgs_in_per_s);
+    row.querySelector('[data-field="msgs_out_per_s"]').textContent = fmtNumber(n.msgs_out_per_s);
     row.querySelector('[data-field="cpu"]').textContent = n.cpu ?? "–";
   }
   const findings = document.getElementById("findings");

@@ -9,6 +9,13 @@ const CHARTS = [
   { title: "Memory (bytes)", series: [["mem", "memory", "#3b8fa8"]] },
 ];
 const plots = [];
+const si = (v) => {
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${+(v / 1e9).toFixed(1)}G`;
+  if (a >= 1e6) return `${+(v / 1e6).toFixed(1)}M`;
+  if (a >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
+  return `${+v.toFixed(2)}`;
+};
 
 async function load() {
   const response = await fetch(box.dataset.seriesUrl, { credentials: "same-origin" });
@@ -21,9 +28,9 @@ async function load() {
     holder.className = "chart";
     box.append(holder);
     plots[i] = new uPlot({
-      title: chart.title, width: Math.min(box.clientWidth, 560), height: 180,
+      title: chart.title, width: Math.max(320, Math.floor(box.clientWidth / 2) - 24), height: 180,
       series: [{}, ...chart.series.map(([, label, stroke]) => ({ label, stroke, width: 1.5, spanGaps: false }))],
-      axes: [{}, { size: 60 }],
+      axes: [{}, { size: 60, values: (u, ticks) => ticks.map(si) }],
     }, data, holder);
   });
   box.dataset.points = series.at.length;
