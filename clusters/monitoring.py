@@ -9,9 +9,11 @@ string such as "506µs"; `reserved_memory` may be 2**64-1 (unlimited).
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import httpx
@@ -23,9 +25,10 @@ JSZ_QUERY = {
     "streams": "true",
     "consumers": "true",
     "config": "true",
-    # Consumer figures are only right on the stream leader (2.10+ honours this;
-    # older servers ignore it and the merge picks the leader's report).
-    "stream-leader-only": "true",
+    # No "stream-leader-only": a consumer's figures (num_pending, ...) are right only on the
+    # consumer's own leader, which is elected apart from its stream's leader; with that flag
+    # (2.10+) a consumer led elsewhere is reported only by the stream leader, with zeros.
+    # Every replica reports, and streams_by_leader() picks each leader's report.
 }
 
 
@@ -242,10 +245,11 @@ class NodeSnapshot:
 
 # -- small parsers -------------------------------------------------------------------------
 
-_RTT = re.compile(r"^\s*(?P<value>[0-9.]+)\s*(?P<unit>ns|µs|us|μs|ms|s|m|h)?\s*$")
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_RTT = re.compile(rf"^\s*(?P<value>{_NUMBER})\s*(?P<unit>ns|µs|us|μs|ms|s|m|h)?\s*$")
 _RTT_US = {"ns": 0.001, "µs": 1.0, "us": 1.0, "μs": 1.0, "ms": 1000.0, "s": 1_000_000.0,
            "m": 60_000_000.0, "h": 3_600_000_000.0}
-_GO_DURATION_PART = re.compile(r"([0-9.]+)(ns|µs|us|μs|ms|s|m|h)")
+_GO_DURATION_PART = re.compile(rf"({_NUMBER})(ns|µs|us|μs|ms|s|m|h)")
 
 
 def parse_rtt_us(value) -> float | None:
@@ -282,7 +286,7 @@ def _int(value, default: int = 0) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value)
+        return int(value) if math.isfinite(value) else default
     if isinstance(value, str):
         try:
             return int(value)
@@ -322,6 +326,7 @@ def _metadata(value) -> tuple[tuple[str, str], ...]:
 
 
 def parse_varz(data: dict) -> Varz:
+    data = _dict(data)
     cluster = _dict(data.get("cluster"))
     gateway = _dict(data.get("gateway"))
     jetstream = _dict(data.get("jetstream"))
@@ -359,6 +364,7 @@ def parse_varz(data: dict) -> Varz:
 
 
 def parse_routez(data: dict) -> tuple[RouteConn, ...]:
+    data = _dict(data)
     routes = []
     for route in _list(data.get("routes")):
         route = _dict(route)
@@ -382,6 +388,7 @@ def parse_routez(data: dict) -> tuple[RouteConn, ...]:
 
 
 def parse_gatewayz(data: dict) -> tuple[GatewayConn, ...]:
+    data = _dict(data)
     gateways = []
     for direction, key in (("outbound", "outbound_gateways"), ("inbound", "inbound_gateways")):
         for remote_cluster, entries in _dict(data.get(key)).items():
@@ -402,6 +409,7 @@ def parse_gatewayz(data: dict) -> tuple[GatewayConn, ...]:
 
 
 def parse_leafz(data: dict) -> tuple[LeafConn, ...]:
+    data = _dict(data)
     leafs = []
     for leaf in _list(data.get("leafs")):
         leaf = _dict(leaf)
@@ -421,6 +429,7 @@ def parse_leafz(data: dict) -> tuple[LeafConn, ...]:
 
 
 def parse_healthz(status_code: int, data: dict) -> Healthz:
+    data = _dict(data)
     status = _str(data.get("status"))
     error = _str(data.get("error"))
     if not error:
@@ -444,6 +453,7 @@ def _peers(value) -> tuple[PeerState, ...]:
 
 
 def parse_consumer(data: dict, stream: str) -> ConsumerState:
+    data = _dict(data)
     config = _dict(data.get("config"))
     delivered = _dict(data.get("delivered"))
     ack_floor = _dict(data.get("ack_floor"))
@@ -469,6 +479,7 @@ def parse_consumer(data: dict, stream: str) -> ConsumerState:
 
 
 def parse_stream(data: dict, account: str) -> StreamState:
+    data = _dict(data)
     config = _dict(data.get("config"))
     state = _dict(data.get("state"))
     cluster = _dict(data.get("cluster"))
@@ -502,6 +513,7 @@ def parse_stream(data: dict, account: str) -> StreamState:
 
 
 def parse_jsz(data: dict) -> Jsz:
+    data = _dict(data)
     config = _dict(data.get("config"))
     api = _dict(data.get("api"))
     meta_data = _dict(data.get("meta_cluster"))
@@ -544,19 +556,71 @@ def parse_jsz(data: dict) -> Jsz:
     )
 
 
+# -- merging the nodes' reports ---------------------------------------------------------------
+
+
+def streams_by_leader(snapshots: Iterable[NodeSnapshot]) -> tuple[StreamState, ...]:
+    """One StreamState per (account, stream) out of the /jsz reports of a cluster's nodes.
+
+    Every replica reports its streams, but the leader's report is the one to trust, and a
+    consumer's figures (num_pending, num_ack_pending, num_waiting, ...) are right only on
+    the consumer's own leader, which is elected apart from the stream's: other nodes report
+    zeros. So the stream comes from the node that leads it and each consumer from the node
+    that leads that consumer; when no such report exists (that leader is down) the first
+    report stands in. Sorted by account and stream name.
+    """
+    reports: dict[tuple[str, str], list[tuple[str, StreamState]]] = {}
+    for snapshot in snapshots:
+        if snapshot.jsz is None:
+            continue
+        for account in snapshot.jsz.accounts:
+            for stream in account.streams:
+                reports.setdefault((stream.account, stream.name), []).append((snapshot.server_name, stream))
+    merged = []
+    for key in sorted(reports):
+        views = reports[key]
+        base = next((stream for node, stream in views if node and stream.leader == node), views[0][1])
+        consumers = {consumer.name: consumer for consumer in base.consumers}
+        for node, stream in views:
+            for consumer in stream.consumers:
+                if (node and consumer.leader == node) or consumer.name not in consumers:
+                    consumers[consumer.name] = consumer
+        merged.append(replace(base, consumers=tuple(consumers.values())))
+    return tuple(merged)
+
+
+def with_peer_names(snapshots: Iterable[NodeSnapshot]) -> list[NodeSnapshot]:
+    """The snapshots, with each route's empty remote_name filled in from the polled nodes' varz.
+
+    /routez has no remote_name before 2.10, only remote_id: the peer's server_id, new on every
+    restart. A peer polled in the same round names it; routes to anything else keep "".
+    """
+    snapshots = list(snapshots)
+    names = {s.varz.server_id: s.varz.server_name for s in snapshots if s.varz and s.varz.server_id}
+
+    def named(route: RouteConn) -> RouteConn:
+        if route.remote_name or route.remote_id not in names:
+            return route
+        return replace(route, remote_name=names[route.remote_id])
+
+    return [replace(s, routes=tuple(named(r) for r in s.routes)) if s.routes else s for s in snapshots]
+
+
 # -- fetching ---------------------------------------------------------------------------------
 
 
 async def _get_json(client: httpx.AsyncClient, url: str, timeout: float,
                     params: dict | None = None, accept_statuses=(200,)) -> tuple[int, dict]:
     try:
-        response = await client.get(url, params=params, timeout=timeout)
-    except httpx.TimeoutException:
+        # httpx's timeout bounds each phase (connect, every read), not the whole request:
+        # a server trickling its answer would never time out without this deadline.
+        response = await asyncio.wait_for(client.get(url, params=params, timeout=timeout), timeout)
+    except (httpx.TimeoutException, asyncio.TimeoutError):
         raise MonitoringError(f"timed out after {timeout:g}s") from None
     except httpx.HTTPError as exc:
         raise MonitoringError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from None
     if response.status_code not in accept_statuses:
-        raise MonitoringError(f"HTTP {response.status_code}")
+        raise MonitoringError(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
     try:
         body = response.json()
     except ValueError:
@@ -623,10 +687,11 @@ async def fetch_node(client: httpx.AsyncClient, monitor_url: str, *, timeout: fl
 
 async def fetch_nodes(monitor_urls: list[str], *, timeout: float = DEFAULT_TIMEOUT,
                       jetstream: bool = True, client: httpx.AsyncClient | None = None) -> list[NodeSnapshot]:
-    """All nodes at once through one client; a dead or slow node costs at most its timeout."""
+    """All nodes at once through one client; a dead or slow node costs at most its timeout.
+    Routes carry their peer's name on every server version (see with_peer_names)."""
     if client is None:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
         async with httpx.AsyncClient(limits=limits, follow_redirects=False) as own_client:
             return await fetch_nodes(monitor_urls, timeout=timeout, jetstream=jetstream, client=own_client)
-    return list(await asyncio.gather(
+    return with_peer_names(await asyncio.gather(
         *(fetch_node(client, url, timeout=timeout, jetstream=jetstream) for url in monitor_urls)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from clusters.monitoring import NodeSnapshot, StreamState
+from clusters.monitoring import NodeSnapshot, StreamState, streams_by_leader
 
 COUNTERS = ("in_msgs", "out_msgs", "in_bytes", "out_bytes")
 RATE_NAMES = {"in_msgs": "msgs_in_per_s", "out_msgs": "msgs_out_per_s",
@@ -61,21 +61,9 @@ def counter_rates(current: dict, previous: dict | None) -> dict:
 
 
 def merge_streams(snapshots: list[NodeSnapshot]) -> list[StreamState]:
-    """One entry per (account, stream): the report of the stream's leader, whose consumer
-    figures are the true ones (followers report zeros), else the most complete report."""
-    best: dict[tuple[str, str], tuple[int, StreamState]] = {}
-    for snapshot in snapshots:
-        if not snapshot.up or snapshot.jsz is None:
-            continue
-        reporter = snapshot.server_name
-        for account in snapshot.jsz.accounts:
-            for stream in account.streams:
-                key = (stream.account, stream.name)
-                rank = 2 if stream.leader == reporter else (1 if stream.num_replicas == 1 else 0)
-                if key not in best or rank > best[key][0] or (
-                        rank == best[key][0] and stream.last_seq > best[key][1].last_seq):
-                    best[key] = (rank, stream)
-    return [stream for _, stream in sorted(best.values(), key=lambda item: (item[1].account, item[1].name))]
+    """One entry per (account, stream): the stream from its leader's report and each consumer
+    from its own leader's (consumer figures are zeros elsewhere)."""
+    return list(streams_by_leader(s for s in snapshots if s.up))
 
 
 def stream_dict(stream: StreamState) -> dict:
