@@ -3,6 +3,7 @@
 from functools import wraps
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
@@ -31,6 +32,8 @@ def api_view(view):
             return view(request, *args, **kwargs)
         except Http404 as missing:
             return JsonResponse({"error": str(missing) or "not found"}, status=404)
+        except PermissionDenied as denied:
+            return JsonResponse({"error": str(denied) or "permission denied"}, status=403)
 
     return wrapper
 

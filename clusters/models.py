@@ -282,3 +282,15 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.message}"
+
+
+class JetStreamSnapshot(models.Model):
+    """Every stream and consumer of a cluster as the latest poll saw them (each from its
+    stream leader's report); kept apart from Cluster so fleet pages never load it."""
+
+    cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, related_name="jetstream")
+    polled_at = models.DateTimeField()
+    streams = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"JetStream of {self.cluster} at {self.polled_at}"

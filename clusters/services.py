@@ -200,8 +200,8 @@ def api_token_for(*, user) -> str:
 def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Cluster:
     """Store one poll: latest node state, samples, topology, merged JetStream state, events;
     then push a compact update to the cluster's live group once the transaction commits."""
-    from clusters import live, state, topology
-    from clusters.models import ConsumerSample, Event, NodeSample, StreamSample
+    from clusters import live, monitoring, state, topology
+    from clusters.models import ConsumerSample, Event, JetStreamSnapshot, NodeSample, StreamSample
 
     with transaction.atomic():
         cluster = Cluster.objects.select_for_update().get(pk=cluster_id)
@@ -235,7 +235,7 @@ def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Clu
 
         expected = [topology.ExpectedNode(monitor_url=n.monitor_url, server_name=n.server_name)
                     for n in nodes.values()]
-        graph = topology.build_topology(expected, list(snapshots)).as_dict()
+        graph = topology.build_topology(expected, monitoring.with_peer_names(snapshots)).as_dict()
         previous_graph = cluster.topology or {}
         graph["edges"] = state.edges_with_rates(previous_graph, graph, polled_at)
         graph["polled_at"] = polled_at.isoformat()
@@ -264,10 +264,13 @@ def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Clu
             "connections": sum(s.varz.connections for s in up),
             "msgs_in_per_s": state.total_rate(nodes.values(), "msgs_in_per_s"),
             "msgs_out_per_s": state.total_rate(nodes.values(), "msgs_out_per_s"),
-            "streams": [state.stream_dict(s) for s in streams],
+            "streams": len(streams),
+            "consumers": sum(len(s.consumers) for s in streams),
         }
         cluster.last_polled_at, cluster.last_poll_ms = polled_at, poll_ms
         cluster.save()
+        JetStreamSnapshot.objects.update_or_create(cluster=cluster, defaults={
+            "polled_at": polled_at, "streams": [state.stream_dict(s) for s in streams]})
         Event.objects.bulk_create(
             Event(cluster=cluster, node=node, at=polled_at, kind=change.kind, severity=change.severity,
                   message=change.message) for node, change in changes)

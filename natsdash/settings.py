@@ -38,6 +38,18 @@ POLL_INTERVAL = env_int("POLL_INTERVAL", 5, minimum=1)
 MONITOR_TIMEOUT = env_float("MONITOR_TIMEOUT", 3.0, minimum=0.1)
 # History kept: every poll for SAMPLES_RAW_HOURS, then one-minute averages for
 # SAMPLES_MINUTE_DAYS, then hourly averages for SAMPLES_HOUR_DAYS; events for EVENTS_DAYS.
+# NATS connections for actions, the message browser and the tail.
+NATS_CONNECT_TIMEOUT = env_float("NATS_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+# Live tail: concurrent tails per user, NATS subscriptions per web process, bytes of each
+# payload sent to the browser, messages buffered per viewer, frames per second and messages per frame.
+TAIL_MAX_PER_USER = env_int("TAIL_MAX_PER_USER", 5, minimum=1)
+TAIL_MAX_SUBSCRIPTIONS = env_int("TAIL_MAX_SUBSCRIPTIONS", 200, minimum=1)
+TAIL_PREVIEW_BYTES = env_int("TAIL_PREVIEW_BYTES", 4096, minimum=64)
+TAIL_BUFFER_MESSAGES = env_int("TAIL_BUFFER_MESSAGES", 2000, minimum=10)
+TAIL_FRAMES_PER_SECOND = 10
+TAIL_FRAME_MESSAGES = 500
+# A consumer with pending messages whose ack floor has not moved for this long is stalled.
+CONSUMER_STALLED_MINUTES = env_int("CONSUMER_STALLED_MINUTES", 5, minimum=1)
 SAMPLES_RAW_HOURS = env_int("SAMPLES_RAW_HOURS", 2, minimum=1)
 SAMPLES_MINUTE_DAYS = env_int("SAMPLES_MINUTE_DAYS", 2, minimum=1)
 SAMPLES_HOUR_DAYS = env_int("SAMPLES_HOUR_DAYS", 90, minimum=1)

@@ -1,0 +1,46 @@
+"""A registered cluster over a real NatsCluster, with a team holding TEAM_A: an operator and a viewer."""
+
+import asyncio
+
+import nats
+
+from clusters import services
+from clusters.models import Account, Membership, Role, Team, TeamGrant
+from devstack.nats import SYSTEM_ACCOUNT, TEAM_ACCOUNTS
+
+
+def register_fleet(nats_cluster, make_user, *, name: str = "lab", monitor_urls=None):
+    cluster = services.register_cluster(name=name, nats_urls=nats_cluster.client_urls,
+                                        monitor_urls=monitor_urls or nats_cluster.monitor_urls)
+    Account.objects.create(cluster=cluster, name=SYSTEM_ACCOUNT.name, is_system=True, user=SYSTEM_ACCOUNT.user,
+                           password=SYSTEM_ACCOUNT.password)
+    accounts = {a.name: Account.objects.create(cluster=cluster, name=a.name, user=a.user, password=a.password)
+                for a in TEAM_ACCOUNTS}
+    team_a = Team.objects.create(name="team-a")
+    TeamGrant.objects.create(team=team_a, account=accounts["TEAM_A"])
+    team_b = Team.objects.create(name="team-b")
+    TeamGrant.objects.create(team=team_b, account=accounts["TEAM_B"])
+    users = {
+        "operator": make_user("olga"), "viewer": make_user("victor"), "outsider": make_user("bert"),
+        "root": make_user("root", is_superuser=True, is_staff=True),
+    }
+    Membership.objects.create(team=team_a, user=users["operator"], role=Role.OPERATOR)
+    Membership.objects.create(team=team_a, user=users["viewer"], role=Role.VIEWER)
+    Membership.objects.create(team=team_b, user=users["outsider"], role=Role.OPERATOR)
+    return cluster, accounts, users
+
+
+def run_nats(nats_cluster, account_name: str, work, server_index: int = 0):
+    """Run `work(nc, js)` on a plain nats-py connection (the test's own client, not natsdash's)."""
+    account = nats_cluster.account(account_name)
+
+    async def main():
+        nc = await nats.connect(nats_cluster.client_urls[server_index], user=account.user,
+                                password=account.password, connect_timeout=3, allow_reconnect=False,
+                                max_reconnect_attempts=0)
+        try:
+            return await work(nc, nc.jetstream())
+        finally:
+            await nc.close()
+
+    return asyncio.run(main())
