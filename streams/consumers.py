@@ -1,0 +1,111 @@
+"""The live tail: a WebSocket bridged to a shared NATS subscription.
+
+Frames go out at most TAIL_FRAMES_PER_SECOND times a second, each with at most
+TAIL_FRAME_MESSAGES messages: {"messages": [...], "dropped": <so far>, "received": <so far>, ...}.
+Rejections are sent as close codes after the handshake, so scripts can read them:
+4401 not signed in, 4403 no role on the account (or no such account), 4400 invalid subject,
+4429 a tail limit reached, 4502 NATS unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from streams import access, jetstream, services
+from streams.subjects import InvalidSubject, validate_filter_subject
+from streams.tail import ViewerBuffer
+from streams.tail_hub import TailLimitReached, Viewer, hub
+
+CLOSE_INVALID = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_LIMIT = 4429
+CLOSE_UNAVAILABLE = 4502
+
+
+@database_sync_to_async
+def _tail_settings(user, cluster_name: str, account_name: str):
+    try:
+        account, _role = access.account_for(user, cluster_name, account_name)
+    except (Http404, PermissionDenied):
+        return None
+    return (account.cluster.name, account.name), services.connection_settings(account)
+
+
+class TailConsumer(AsyncJsonWebsocketConsumer):
+    viewer: Viewer | None = None
+    pump: asyncio.Task | None = None
+
+    async def connect(self):
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return await self.refuse(CLOSE_UNAUTHENTICATED, "sign in or send Authorization: Bearer <token>")
+        kwargs = self.scope["url_route"]["kwargs"]
+        found = await _tail_settings(user, kwargs["name"], kwargs["account"])
+        if found is None:
+            return await self.refuse(CLOSE_FORBIDDEN, "you have no role on this account")
+        key, connection = found
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        subject = (query.get("subject") or [""])[0]
+        try:
+            validate_filter_subject(subject)
+        except InvalidSubject as error:
+            return await self.refuse(CLOSE_INVALID, str(error))
+        if hub.tails_of(user.pk) >= settings.TAIL_MAX_PER_USER:
+            return await self.refuse(CLOSE_LIMIT, f"at most {settings.TAIL_MAX_PER_USER} live tails per user")
+        viewer = Viewer(user_id=user.pk, key=key, subject=subject,
+                        buffer=ViewerBuffer(capacity=settings.TAIL_BUFFER_MESSAGES))
+        try:
+            server = await hub.join(key=key, settings=connection, subject=subject, viewer=viewer,
+                                    max_subscriptions=settings.TAIL_MAX_SUBSCRIPTIONS)
+        except TailLimitReached as error:
+            return await self.refuse(CLOSE_LIMIT, str(error))
+        except jetstream.JetStreamError as error:
+            return await self.refuse(CLOSE_UNAVAILABLE, str(error))
+        self.viewer = viewer
+        await self.send_json({"status": "subscribed", "subject": subject, "server": server,
+                              "preview_bytes": settings.TAIL_PREVIEW_BYTES})
+        self.pump = asyncio.create_task(self.send_frames())
+
+    async def refuse(self, code: int, reason: str) -> None:
+        await self.send_json({"error": reason, "code": code})
+        await self.close(code=code)
+
+    async def send_frames(self) -> None:
+        interval = 1.0 / settings.TAIL_FRAMES_PER_SECOND
+        preview = settings.TAIL_PREVIEW_BYTES
+        buffer = self.viewer.buffer
+        reported_dropped = -1
+        while True:
+            await asyncio.sleep(interval)
+            batch = buffer.take(settings.TAIL_FRAME_MESSAGES)
+            notices, self.viewer.notices = self.viewer.notices, []
+            if not batch and not notices and buffer.dropped == reported_dropped:
+                continue
+            reported_dropped = buffer.dropped
+            frame = {"messages": [m.as_frame_item(preview) for m in batch], "dropped": buffer.dropped,
+                     "received": buffer.received, "buffered": len(buffer), "paused": buffer.paused}
+            if notices:
+                frame["notices"] = notices
+            await self.send_json(frame)
+
+    async def receive_json(self, content, **kwargs):
+        if self.viewer is None or not isinstance(content, dict):
+            return
+        if "pause" in content:
+            self.viewer.buffer.paused = bool(content["pause"])
+
+    async def disconnect(self, code):
+        if self.pump is not None:
+            self.pump.cancel()
+        if self.viewer is not None:
+            await hub.leave(self.viewer)
+            self.viewer = None

@@ -1,0 +1,60 @@
+"""The tail's per-viewer buffer: bounded, drops the oldest messages when the viewer falls behind,
+and counts what it dropped, so received + dropped == published for every viewer. Pure."""
+
+from __future__ import annotations
+
+import base64
+from collections import deque
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TailMessage:
+    subject: str
+    data: bytes
+    headers: tuple[tuple[str, str], ...]
+    reply: str
+    received_at: float  # epoch seconds
+    seq: int | None = None  # stream sequence, for replayed messages
+
+    def as_frame_item(self, preview_bytes: int) -> dict:
+        size = len(self.data)
+        shown = self.data[:preview_bytes]
+        item = {"subject": self.subject, "headers": dict(self.headers), "reply": self.reply or None,
+                "size": size, "received_at": self.received_at, "truncated": size > preview_bytes}
+        try:
+            item["data"] = shown.decode("utf-8")
+        except UnicodeDecodeError:
+            item["data"] = None
+            item["data_base64"] = base64.b64encode(shown).decode()
+        if self.seq is not None:
+            item["seq"] = self.seq
+        return item
+
+
+@dataclass
+class ViewerBuffer:
+    capacity: int
+    paused: bool = False
+    dropped: int = 0
+    received: int = 0  # handed to the viewer in frames
+    _queue: deque = field(default_factory=deque)
+
+    def offer(self, message: TailMessage) -> None:
+        if len(self._queue) >= self.capacity:
+            self._queue.popleft()
+            self.dropped += 1
+        self._queue.append(message)
+
+    def take(self, limit: int) -> list[TailMessage]:
+        """Up to `limit` messages for the next frame (none while paused: they wait, bounded)."""
+        if self.paused:
+            return []
+        batch = []
+        while self._queue and len(batch) < limit:
+            batch.append(self._queue.popleft())
+        self.received += len(batch)
+        return batch
+
+    def __len__(self) -> int:
+        return len(self._queue)
