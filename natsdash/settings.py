@@ -46,8 +46,8 @@ TAIL_MAX_PER_USER = env_int("TAIL_MAX_PER_USER", 5, minimum=1)
 TAIL_MAX_SUBSCRIPTIONS = env_int("TAIL_MAX_SUBSCRIPTIONS", 200, minimum=1)
 TAIL_PREVIEW_BYTES = env_int("TAIL_PREVIEW_BYTES", 4096, minimum=64)
 TAIL_BUFFER_MESSAGES = env_int("TAIL_BUFFER_MESSAGES", 2000, minimum=10)
-TAIL_FRAMES_PER_SECOND = 10
-TAIL_FRAME_MESSAGES = 500
+TAIL_FRAMES_PER_SECOND = 11  # "about ten": one frame per 91 ms at most
+TAIL_FRAME_MESSAGES = 2000
 # A consumer with pending messages whose ack floor has not moved for this long is stalled.
 CONSUMER_STALLED_MINUTES = env_int("CONSUMER_STALLED_MINUTES", 5, minimum=1)
 SAMPLES_RAW_HOURS = env_int("SAMPLES_RAW_HOURS", 2, minimum=1)

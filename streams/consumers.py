@@ -1,6 +1,6 @@
 """The live tail: a WebSocket bridged to a shared NATS subscription.
 
-Frames go out at most TAIL_FRAMES_PER_SECOND times a second, each with at most
+A frame goes out as soon as there is news, but at most TAIL_FRAMES_PER_SECOND times a second, with at most
 TAIL_FRAME_MESSAGES messages: {"messages": [...], "dropped": <so far>, "received": <so far>, ...}.
 Rejections are sent as close codes after the handshake, so scripts can read them:
 4401 not signed in, 4403 no role on the account (or no such account), 4400 invalid subject,
@@ -61,8 +61,10 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             return await self.refuse(CLOSE_INVALID, str(error))
         if hub.tails_of(user.pk) >= settings.TAIL_MAX_PER_USER:
             return await self.refuse(CLOSE_LIMIT, f"at most {settings.TAIL_MAX_PER_USER} live tails per user")
+        self.wake = asyncio.Event()
         viewer = Viewer(user_id=user.pk, key=key, subject=subject,
-                        buffer=ViewerBuffer(capacity=settings.TAIL_BUFFER_MESSAGES))
+                        buffer=ViewerBuffer(capacity=settings.TAIL_BUFFER_MESSAGES, on_offer=self.wake.set),
+                        on_notice=self.wake.set)
         try:
             server = await hub.join(key=key, settings=connection, subject=subject, viewer=viewer,
                                     max_subscriptions=settings.TAIL_MAX_SUBSCRIPTIONS)
@@ -80,12 +82,19 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     async def send_frames(self) -> None:
+        """Send a frame as soon as there is something to say, but at most one per interval."""
         interval = 1.0 / settings.TAIL_FRAMES_PER_SECOND
         preview = settings.TAIL_PREVIEW_BYTES
         buffer = self.viewer.buffer
-        reported_dropped = -1
+        loop = asyncio.get_running_loop()
+        last_sent = 0.0
+        reported_dropped = 0
         while True:
-            await asyncio.sleep(interval)
+            await self.wake.wait()
+            self.wake.clear()
+            wait = last_sent + interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
             batch = buffer.take(settings.TAIL_FRAME_MESSAGES)
             notices, self.viewer.notices = self.viewer.notices, []
             if not batch and not notices and buffer.dropped == reported_dropped:
@@ -96,12 +105,16 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             if notices:
                 frame["notices"] = notices
             await self.send_json(frame)
+            last_sent = loop.time()
+            if len(buffer) and not buffer.paused:
+                self.wake.set()  # more is waiting: the next frame goes after the interval
 
     async def receive_json(self, content, **kwargs):
         if self.viewer is None or not isinstance(content, dict):
             return
         if "pause" in content:
             self.viewer.buffer.paused = bool(content["pause"])
+            self.wake.set()
 
     async def disconnect(self, code):
         if self.pump is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -38,6 +39,7 @@ class ViewerBuffer:
     paused: bool = False
     dropped: int = 0
     received: int = 0  # handed to the viewer in frames
+    on_offer: Callable[[], None] | None = None  # wakes whoever sends the frames
     _queue: deque = field(default_factory=deque)
 
     def offer(self, message: TailMessage) -> None:
@@ -45,6 +47,8 @@ class ViewerBuffer:
             self._queue.popleft()
             self.dropped += 1
         self._queue.append(message)
+        if self.on_offer is not None:
+            self.on_offer()
 
     def take(self, limit: int) -> list[TailMessage]:
         """Up to `limit` messages for the next frame (none while paused: they wait, bounded)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from streams import jetstream
@@ -26,6 +27,12 @@ class Viewer:
     subject: str
     buffer: ViewerBuffer
     notices: list[dict] = field(default_factory=list)  # connection changes to tell the browser
+    on_notice: Callable[[], None] | None = None
+
+    def notify(self, notice: dict) -> None:
+        self.notices.append(notice)
+        if self.on_notice is not None:
+            self.on_notice()
 
 
 @dataclass(eq=False)
@@ -112,12 +119,12 @@ class TailHub:
     async def _reconnected(shared: SharedConnection, url: str) -> None:
         shared.server = url
         for viewer in shared.viewers:
-            viewer.notices.append({"connection": "reconnected", "server": url})
+            viewer.notify({"connection": "reconnected", "server": url})
 
     @staticmethod
     async def _disconnected(shared: SharedConnection) -> None:
         for viewer in shared.viewers:
-            viewer.notices.append({"connection": "lost", "server": shared.server})
+            viewer.notify({"connection": "lost", "server": shared.server})
 
 
 hub = TailHub()

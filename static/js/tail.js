@@ -46,7 +46,8 @@ function row(m) {
 function render(messages) {
   const filter = $("tail-filter").value;
   const fragment = document.createDocumentFragment();
-  for (const m of messages) {
+  // Only the newest MAX_ROWS can be on screen: older ones in a big frame are counted, not drawn.
+  for (const m of messages.slice(-MAX_ROWS)) {
     shown.push(m);
     if (matches(m, filter)) fragment.prepend(row(m));
   }

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from clusters import polling
 from streams.models import AuditEntry
-from tests.support.fleet import register_fleet, run_nats
+from tests.support.fleet import publish_when_ready, register_fleet, run_nats
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ def test_operator_purges_a_subject_with_a_typed_confirmation(page, make_user, na
     async def fill(nc, js):
         await js.add_stream(StreamConfig(name="ORDERS", subjects=["orders.>"], num_replicas=3))
         for index in range(12):
-            await js.publish("orders.created" if index % 3 else "orders.cancelled", b"{}")
+            await publish_when_ready(js, "orders.created" if index % 3 else "orders.cancelled", b"{}")
 
     async def subjects(nc, js):
         return dict((await js.stream_info("ORDERS", subjects_filter=">")).state.subjects)

@@ -12,6 +12,7 @@ import pytest
 
 from clusters.monitoring import fetch_node, fetch_nodes, streams_by_leader
 from devstack.ports import free_port
+from tests.support.fleet import publish_when_ready
 
 TIMEOUT = 1.5
 
@@ -158,7 +159,7 @@ async def test_consumer_figures_match_the_jetstream_api_even_when_led_apart(nats
         js = nc.jetstream(timeout=10)
         await js.add_stream(StreamConfig(name="FETCHED", subjects=["fetched.>"], num_replicas=3))
         for number in range(12):
-            await js.publish(f"fetched.{number}", b"x")
+            await publish_when_ready(js, f"fetched.{number}", b"x")
         await js.add_consumer("FETCHED", ConsumerConfig(durable_name="backlog", ack_policy=AckPolicy.EXPLICIT))
         consumer_leader = await _place_consumer_leader_away_from_stream_leader(js, nc, "FETCHED", "backlog")
         expected = await js.consumer_info("FETCHED", "backlog")

@@ -8,7 +8,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
 from clusters import polling
 from streams.models import AuditEntry
-from tests.support.fleet import register_fleet, run_nats
+from tests.support.fleet import publish_when_ready, register_fleet, run_nats
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +39,7 @@ def make_stream(nats_cluster, name="ORDERS", subjects=("orders.>",), replicas=3,
     async def work(nc, js):
         await js.add_stream(StreamConfig(name=name, subjects=list(subjects), num_replicas=replicas))
         for subject, body in messages:
-            await js.publish(subject, body)
+            await publish_when_ready(js, subject, body)
 
     run_nats(nats_cluster, "TEAM_A", work)
 

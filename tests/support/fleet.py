@@ -3,6 +3,7 @@
 import asyncio
 
 import nats
+from nats.js.errors import NoStreamResponseError
 
 from clusters import services
 from clusters.models import Account, Membership, Role, Team, TeamGrant
@@ -44,3 +45,14 @@ def run_nats(nats_cluster, account_name: str, work, server_index: int = 0):
             await nc.close()
 
     return asyncio.run(main())
+
+
+async def publish_when_ready(js, subject: str, body: bytes, attempts: int = 40):
+    """Publish, waiting out the moment right after creation when the stream's interest has not
+    reached every server yet (no responders)."""
+    for _ in range(attempts):
+        try:
+            return await js.publish(subject, body)
+        except NoStreamResponseError:
+            await asyncio.sleep(0.25)
+    raise AssertionError(f"no stream answered for {subject}")
