@@ -284,13 +284,44 @@ class Event(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.message}"
 
 
-class JetStreamSnapshot(models.Model):
-    """Every stream and consumer of a cluster as the latest poll saw them (each from its
-    stream leader's report); kept apart from Cluster so fleet pages never load it."""
+class AccountStreams(models.Model):
+    """The streams and consumers of one account as the latest poll saw them (each stream from its
+    leader's report, each consumer from its own leader's). Kept apart from Cluster so fleet pages
+    never load it, and stored so that lists never parse consumer detail and one stream is found
+    without parsing the others: `summary` is a small row per stream, `detail_lines` holds one line
+    per stream, its JSON-encoded name, a tab, and the full row as JSON."""
 
-    cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, related_name="jetstream")
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="account_streams")
+    account = models.CharField(max_length=200)
     polled_at = models.DateTimeField()
-    streams = models.JSONField(default=list)
+    summary = models.JSONField(default=list)
+    detail_lines = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "account"], name="account_streams_unique")]
 
     def __str__(self) -> str:
-        return f"JetStream of {self.cluster} at {self.polled_at}"
+        return f"streams of {self.cluster}/{self.account} at {self.polled_at}"
+
+    def detail(self, stream: str) -> dict | None:
+        import json
+
+        key = json.dumps(stream) + "\t"
+        text = "\n" + self.detail_lines
+        start = text.find("\n" + key)
+        if start < 0:
+            return None
+        start += 1 + len(key)
+        end = text.find("\n", start)
+        return json.loads(text[start:end if end >= 0 else None])
+
+    def detail_json_rows(self, names: set[str] | None = None) -> list[str]:
+        """The full rows as JSON text, without parsing them (optionally only some streams)."""
+        import json
+
+        rows = []
+        for line in self.detail_lines.splitlines():
+            name, _, row = line.partition("\t")
+            if names is None or json.loads(name) in names:
+                rows.append(row)
+        return rows

@@ -201,7 +201,7 @@ def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Clu
     """Store one poll: latest node state, samples, topology, merged JetStream state, events;
     then push a compact update to the cluster's live group once the transaction commits."""
     from clusters import live, monitoring, state, topology
-    from clusters.models import ConsumerSample, Event, JetStreamSnapshot, NodeSample, StreamSample
+    from clusters.models import AccountStreams, ConsumerSample, Event, NodeSample, StreamSample
 
     with transaction.atomic():
         cluster = Cluster.objects.select_for_update().get(pk=cluster_id)
@@ -269,10 +269,28 @@ def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Clu
         }
         cluster.last_polled_at, cluster.last_poll_ms = polled_at, poll_ms
         cluster.save()
-        JetStreamSnapshot.objects.update_or_create(cluster=cluster, defaults={
-            "polled_at": polled_at, "streams": [state.stream_dict(s) for s in streams]})
+        _store_account_streams(cluster, streams, polled_at)
         Event.objects.bulk_create(
             Event(cluster=cluster, node=node, at=polled_at, kind=change.kind, severity=change.severity,
                   message=change.message) for node, change in changes)
         live.push_cluster_update(cluster, events=[change for _, change in changes])
     return cluster
+
+
+def _store_account_streams(cluster: Cluster, streams, polled_at) -> None:
+    import json
+
+    from clusters import state
+    from clusters.models import AccountStreams
+
+    by_account: dict[str, list] = {}
+    for stream in streams:
+        by_account.setdefault(stream.account, []).append(state.stream_dict(stream))
+    for account, rows in by_account.items():
+        AccountStreams.objects.update_or_create(cluster=cluster, account=account, defaults={
+            "polled_at": polled_at,
+            "summary": [state.stream_summary(row) for row in rows],
+            "detail_lines": "".join(f"{json.dumps(row['name'])}\t{json.dumps(row, separators=(',', ':'))}\n"
+                                    for row in rows),
+        })
+    AccountStreams.objects.filter(cluster=cluster).exclude(account__in=list(by_account)).delete()

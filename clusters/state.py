@@ -82,6 +82,13 @@ def stream_dict(stream: StreamState) -> dict:
     return data
 
 
+def stream_summary(row: dict) -> dict:
+    """A stream's row for lists: everything but the consumers' detail."""
+    summary = {key: value for key, value in row.items() if key != "consumers"}
+    summary["consumers"] = len(row["consumers"])
+    return summary
+
+
 @dataclass(frozen=True)
 class Change:
     kind: str  # an EventKind value

@@ -3,7 +3,7 @@ or stream, 502 when NATS cannot be reached; nothing changes on an error."""
 
 import json
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from clusters import selectors as cluster_selectors
@@ -53,11 +53,13 @@ def max_payload(cluster) -> int | None:
 @require_GET
 def streams(request, name):
     cluster = cluster_selectors.cluster_for(request.user, name)
-    rows, latest = selectors.streams_for(request.user, cluster, account=request.GET.get("account", ""),
-                                         name=request.GET.get("name", ""), subject=request.GET.get("subject", ""),
-                                         sort=request.GET.get("sort", "account"))
-    return JsonResponse({"cluster": cluster.name, "polled_at": latest.polled_at.isoformat() if latest else None,
-                         "streams": rows})
+    rows, polled_at = selectors.streams_json_for(
+        request.user, cluster, account=request.GET.get("account", ""), name=request.GET.get("name", ""),
+        subject=request.GET.get("subject", ""), sort=request.GET.get("sort", "account"))
+    # The rows are stored as JSON text: joined, not parsed and encoded again (5,000 streams).
+    head = json.dumps({"cluster": cluster.name, "polled_at": polled_at.isoformat() if polled_at else None})
+    body = f'{head[:-1]}, "streams": [{",".join(rows)}]}}'
+    return HttpResponse(body, content_type="application/json")
 
 
 @api_view

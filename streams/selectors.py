@@ -9,7 +9,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from clusters import selectors as cluster_selectors
-from clusters.models import ConsumerSample, JetStreamSnapshot, StreamSample
+from clusters.models import AccountStreams, ConsumerSample, StreamSample
 from streams import backlog
 from streams.models import AuditEntry
 
@@ -18,42 +18,68 @@ SORT_KEYS = {
     "name": lambda s: (s["name"], s["account"]),
     "messages": lambda s: s["messages"],
     "bytes": lambda s: s["bytes"],
-    "consumers": lambda s: len(s["consumers"]),
+    "consumers": lambda s: s["consumers"],
     "last": lambda s: s.get("last_ts") or "",
 }
-
-
-def snapshot(cluster) -> JetStreamSnapshot | None:
-    return JetStreamSnapshot.objects.filter(cluster=cluster).first()
 
 
 def visible_account_names(user, cluster) -> set[str]:
     return set(cluster_selectors.visible_accounts(user).filter(cluster=cluster).values_list("name", flat=True))
 
 
-def streams_for(user, cluster, *, account: str = "", name: str = "", subject: str = "",
-                sort: str = "account", descending: bool = False) -> tuple[list[dict], JetStreamSnapshot | None]:
-    latest = snapshot(cluster)
-    if latest is None:
-        return [], None
+def _account_streams(user, cluster, account: str = ""):
     allowed = visible_account_names(user, cluster)
+    if account:
+        allowed &= {account}
+    return AccountStreams.objects.filter(cluster=cluster, account__in=allowed)
+
+
+def streams_for(user, cluster, *, account: str = "", name: str = "", subject: str = "",
+                sort: str = "account", descending: bool = False) -> tuple[list[dict], object]:
+    """Summary rows (consumers counted, not detailed) and when they were polled (None: never)."""
+    rows, polled_at = [], None
     name, subject = name.lower(), subject.lower()
-    rows = [s for s in latest.streams if s["account"] in allowed
-            and (not account or s["account"] == account)
-            and (not name or name in s["name"].lower())
-            and (not subject or any(subject in x.lower() for x in s.get("subjects") or []))]
+    for entry in _account_streams(user, cluster, account).defer("detail_lines"):
+        polled_at = max(polled_at, entry.polled_at) if polled_at else entry.polled_at
+        rows += [s for s in entry.summary
+                 if (not name or name in s["name"].lower())
+                 and (not subject or any(subject in x.lower() for x in s.get("subjects") or []))]
     rows.sort(key=SORT_KEYS.get(sort, SORT_KEYS["account"]), reverse=descending)
-    return rows, latest
+    return rows, polled_at
+
+
+def streams_json_for(user, cluster, *, account: str = "", name: str = "", subject: str = "",
+                     sort: str = "account") -> tuple[list[str], object]:
+    """Full rows, consumers included, as JSON text in the list's order, parsing only summaries."""
+    if not name and not subject and sort == "account":
+        # Stored in (account, name) order already: nothing to parse at all.
+        texts, polled_at = [], None
+        for entry in _account_streams(user, cluster, account).order_by("account"):
+            polled_at = max(polled_at, entry.polled_at) if polled_at else entry.polled_at
+            texts += [line.partition("\t")[2] for line in entry.detail_lines.splitlines()]
+        return texts, polled_at
+    rows, polled_at = streams_for(user, cluster, account=account, name=name, subject=subject, sort=sort)
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        wanted.setdefault(row["account"], set()).add(row["name"])
+    texts = {}
+    for entry in _account_streams(user, cluster, account).filter(account__in=list(wanted)):
+        for line in entry.detail_lines.splitlines():
+            key, _, text = line.partition("\t")
+            texts[(entry.account, key)] = text
+    import json
+
+    return [texts[(row["account"], json.dumps(row["name"]))] for row in rows], polled_at
 
 
 def stream_for(user, cluster, account_name: str, stream_name: str) -> dict:
     if account_name not in visible_account_names(user, cluster):
         raise Http404("No such account")
-    latest = snapshot(cluster)
-    for stream in latest.streams if latest else []:
-        if stream["account"] == account_name and stream["name"] == stream_name:
-            return stream
-    raise Http404("No such stream")
+    entry = AccountStreams.objects.filter(cluster=cluster, account=account_name).first()
+    found = entry.detail(stream_name) if entry else None
+    if found is None:
+        raise Http404("No such stream")
+    return found
 
 
 def consumer_backlogs(cluster, stream: dict) -> dict[str, backlog.Backlog]:

@@ -27,14 +27,14 @@ def stream_list(request, name):
     cluster = cluster_selectors.cluster_for(request.user, name)
     sort = request.GET.get("sort", "account")
     descending = sort.startswith("-")
-    rows, latest = selectors.streams_for(
+    rows, polled_at = selectors.streams_for(
         request.user, cluster, account=request.GET.get("account", ""), name=request.GET.get("name", ""),
         subject=request.GET.get("subject", ""), sort=sort.lstrip("-"), descending=descending)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "streams/list.html", {
-        "cluster": cluster, "page": page, "total": len(rows), "latest": latest, "sort": sort,
+        "cluster": cluster, "page": page, "total": len(rows), "polled_at": polled_at, "sort": sort,
         "accounts": sorted(selectors.visible_account_names(request.user, cluster)),
         "filters": {k: request.GET.get(k, "") for k in ("account", "name", "subject")},
         "query": query.urlencode(),
