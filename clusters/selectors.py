@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from clusters.models import (Account, Cluster, Event, Membership, Node, NodeSample, Role)
+from clusters.models import Account, Cluster, Event, Membership, Node, NodeSample, Role
 
 ROLE_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2}
 

@@ -201,7 +201,7 @@ def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Clu
     """Store one poll: latest node state, samples, topology, merged JetStream state, events;
     then push a compact update to the cluster's live group once the transaction commits."""
     from clusters import live, monitoring, state, topology
-    from clusters.models import AccountStreams, ConsumerSample, Event, NodeSample, StreamSample
+    from clusters.models import ConsumerSample, Event, NodeSample, StreamSample
 
     with transaction.atomic():
         cluster = Cluster.objects.select_for_update().get(pk=cluster_id)

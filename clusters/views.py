@@ -1,8 +1,8 @@
 """Pages of the fleet: overview, cluster (mesh graph, findings, events), node (figures, charts)."""
 
-from django.contrib import messages
 from functools import wraps
 
+from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clusters import live, selectors, services
 from clusters.forms import AccountForm, ClusterForm
 from core import stack
+
 
 def superuser_required(view):
     """Pages for superusers only; others get the same 404 as for a page that does not exist."""

@@ -132,22 +132,31 @@ async def _silence(*args, **kwargs) -> None:
 
 
 async def open_connection(settings: ConnectionSettings, *, timeout: float = CONNECT_TIMEOUT):
+    """A short-lived connection: no reconnects, the connect bounded by `timeout` per server."""
+    return await _connect(settings, timeout, {})
+
+
+async def _connect(settings: ConnectionSettings, timeout: float, extra: dict):
     if not settings.servers:
         raise ConnectFailed("the cluster has no client URLs registered")
-    options = _connect_options(settings, timeout)
+    options = {"error_cb": _silence, "disconnected_cb": _silence, "closed_cb": _silence,
+               **_connect_options(settings, timeout), **extra}
+    nc = nats.NATS()
     try:
-        return await asyncio.wait_for(
-            nats.connect(**options, error_cb=_silence, disconnected_cb=_silence, closed_cb=_silence),
-            timeout=timeout * (len(settings.servers) + 1))
+        await asyncio.wait_for(nc.connect(**options), timeout=timeout * (len(settings.servers) + 1))
     except asyncio.TimeoutError:
+        await _close_quietly(nc)
         raise ConnectFailed(f"no NATS server answered within {timeout:g}s ({', '.join(settings.servers)})") from None
     except NatsError as exc:
+        await _close_quietly(nc)
         message = str(exc) or type(exc).__name__
         if "authorization" in message.lower():
             raise ConnectFailed("NATS refused the account's credentials (authorization violation)") from None
         raise ConnectFailed(f"cannot connect to NATS: {message}") from None
     except OSError as exc:
+        await _close_quietly(nc)
         raise ConnectFailed(f"cannot connect to NATS: {exc.strerror or exc}") from None
+    return nc
 
 
 @asynccontextmanager
@@ -331,37 +340,20 @@ async def open_live_connection(settings: ConnectionSettings, *, on_reconnected=N
                                timeout: float = CONNECT_TIMEOUT):
     """A connection that outlives node failures: it moves to another server of the cluster and
     calls on_reconnected(url). The first connect is still bounded by `timeout`."""
-    options = _connect_options(settings, timeout)
-    options.update(allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                   pending_size=8 * 1024 * 1024)
+    holder = {}
 
     async def reconnected():
         if on_reconnected is not None:
-            await on_reconnected(connected_url(nc))
+            await on_reconnected(connected_url(holder["nc"]))
 
     async def disconnected():
         if on_disconnected is not None:
             await on_disconnected()
 
-    nc = nats.NATS()
-    try:
-        await asyncio.wait_for(
-            nc.connect(**options, error_cb=_silence, reconnected_cb=reconnected, disconnected_cb=disconnected,
-                       closed_cb=_silence),
-            timeout=timeout * (len(settings.servers) + 1))
-    except asyncio.TimeoutError:
-        await _close_quietly(nc)
-        raise ConnectFailed(f"no NATS server answered within {timeout:g}s ({', '.join(settings.servers)})") from None
-    except NatsError as exc:
-        await _close_quietly(nc)
-        message = str(exc) or type(exc).__name__
-        if "authorization" in message.lower():
-            raise ConnectFailed("NATS refused the account's credentials (authorization violation)") from None
-        raise ConnectFailed(f"cannot connect to NATS: {message}") from None
-    except OSError as exc:
-        await _close_quietly(nc)
-        raise ConnectFailed(f"cannot connect to NATS: {exc.strerror or exc}") from None
-    return nc
+    holder["nc"] = await _connect(settings, timeout, {
+        "allow_reconnect": True, "max_reconnect_attempts": -1, "reconnect_time_wait": 0.5,
+        "pending_size": 8 * 1024 * 1024, "reconnected_cb": reconnected, "disconnected_cb": disconnected})
+    return holder["nc"]
 
 
 async def _close_quietly(nc) -> None:

@@ -3,7 +3,8 @@ and the guarded actions (publish, purge, delete, create, edit limits), plus the 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
@@ -16,8 +17,15 @@ from clusters.models import Role
 from streams import access, jetstream, rendering, selectors, services
 from streams.api import max_payload
 from streams.models import Action
-from streams.validation import (InvalidInput, config_diff, limits_change, new_stream_config, publish_request,
-                                purge_request, sequence)
+from streams.validation import (
+    InvalidInput,
+    config_diff,
+    limits_change,
+    new_stream_config,
+    publish_request,
+    purge_request,
+    sequence,
+)
 
 PAGE_SIZE = 50
 

@@ -8,6 +8,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from clusters import polling, services
+from tests.support.browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RED = "rgb(198,40,40)"
@@ -30,14 +31,6 @@ def node_colour(page, name: str) -> str:
     return page.evaluate(
         "(name) => document.getElementById('mesh').cy.getElementById(name).style('background-color')", name
     ).replace(" ", "")
-
-
-def log_in(page, username: str, password: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def test_mesh_shows_three_nodes_and_a_killed_one_turns_red_without_reload(page, make_user, nats_cluster):

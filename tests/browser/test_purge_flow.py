@@ -1,6 +1,5 @@
 """In Chromium: an operator previews a purge, must type the stream's name, and sees the result."""
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,6 +9,7 @@ from playwright.sync_api import expect
 
 from clusters import polling
 from streams.models import AuditEntry
+from tests.support.browser import log_in
 from tests.support.fleet import publish_when_ready, register_fleet, run_nats
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,11 +46,7 @@ def test_operator_purges_a_subject_with_a_typed_confirmation(page, make_user, na
     in_thread(run_nats, nats_cluster, "TEAM_A", fill)
     try:
         in_thread(polling.poll_cluster, cluster.pk)
-        page.goto("/login/")
-        page.get_by_label("User name").fill("olga")
-        page.get_by_label("Password").fill("olga-long-password-1")
-        page.get_by_role("button", name="Log in").click()
-        expect(page).to_have_url(re.compile(r"/$"))
+        log_in(page, "olga", "olga-long-password-1")
 
         page.goto("/clusters/lab/streams/")
         page.get_by_role("link", name="ORDERS").click()

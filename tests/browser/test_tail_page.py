@@ -1,13 +1,13 @@
 """In Chromium: the tail page shows live messages and its counters move."""
 
 import asyncio
-import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
 from playwright.sync_api import expect
 
+from tests.support.browser import log_in
 from tests.support.fleet import register_fleet
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,11 +33,7 @@ def test_tail_page_shows_messages_and_counters_move(page, make_user, nats_cluste
     users["viewer"].set_password("victor-long-password-1")
     users["viewer"].save()
     connection.close()
-    page.goto("/login/")
-    page.get_by_label("User name").fill("victor")
-    page.get_by_label("Password").fill("victor-long-password-1")
-    page.get_by_role("button", name="Log in").click()
-    expect(page).to_have_url(re.compile(r"/$"))
+    log_in(page, "victor", "victor-long-password-1")
 
     page.goto("/clusters/lab/tail/?account=TEAM_A&subject=orders.>")
     expect(page.locator("#tail-status")).to_have_text("live")

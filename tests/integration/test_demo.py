@@ -1,8 +1,8 @@
 """`make demo`'s program brings the whole stack up, serves a working login, and Ctrl-C stops all of it."""
 
 import os
-import re
 import queue
+import re
 import signal
 import subprocess
 import sys

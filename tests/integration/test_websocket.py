@@ -116,8 +116,9 @@ async def test_cluster_socket_is_refused_when_the_user_may_not_see_it(daphne_ser
 
 
 async def test_scripts_connect_with_a_bearer_token_and_no_origin(daphne_server, lab_cluster):
-    from clusters.services import api_token_for
     from django.contrib.auth import get_user_model
+
+    from clusters.services import api_token_for
 
     def token():
         try:

@@ -7,7 +7,14 @@ import pytest
 from streams import backlog
 from streams.rendering import render_payload
 from streams.subjects import InvalidSubject, subject_matches, validate_filter_subject, validate_publish_subject
-from streams.validation import InvalidInput, config_diff, limits_change, new_stream_config, publish_request, purge_request
+from streams.validation import (
+    InvalidInput,
+    config_diff,
+    limits_change,
+    new_stream_config,
+    publish_request,
+    purge_request,
+)
 
 
 @pytest.mark.parametrize("subject", ["orders", "orders.created", "a.b-c.d_e", "$JS.API.INFO"])

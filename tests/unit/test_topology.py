@@ -7,7 +7,14 @@ from datetime import datetime, timezone
 import pytest
 
 from clusters.monitoring import (
-    GatewayConn, Jsz, LeafConn, MetaCluster, NodeSnapshot, PeerState, RouteConn, Varz,
+    GatewayConn,
+    Jsz,
+    LeafConn,
+    MetaCluster,
+    NodeSnapshot,
+    PeerState,
+    RouteConn,
+    Varz,
 )
 from clusters.topology import ExpectedNode, build_topology
 
