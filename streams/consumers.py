@@ -10,6 +10,7 @@ Rejections are sent as close codes after the handshake, so scripts can read them
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -20,8 +21,9 @@ from django.http import Http404
 
 from streams import access, jetstream, services
 from streams.subjects import InvalidSubject, validate_filter_subject
-from streams.tail import ViewerBuffer
+from streams.tail import TailMessage, ViewerBuffer
 from streams.tail_hub import TailLimitReached, Viewer, hub
+from streams.validation import InvalidInput, sequence, stream_name
 
 CLOSE_INVALID = 4400
 CLOSE_UNAUTHENTICATED = 4401
@@ -39,9 +41,30 @@ def _tail_settings(user, cluster_name: str, account_name: str):
     return (account.cluster.name, account.name), services.connection_settings(account)
 
 
+def replay_request(query: dict) -> dict | None:
+    """?replay_stream=S&replay_seq=N or &replay_time=ISO-8601: where a replay starts, or None."""
+    stream = (query.get("replay_stream") or [""])[0]
+    if not stream:
+        return None
+    request = {"stream": stream_name(stream)}
+    seq, at = (query.get("replay_seq") or [""])[0], (query.get("replay_time") or [""])[0]
+    if seq and at:
+        raise InvalidInput("give replay_seq or replay_time, not both")
+    if seq:
+        request["start_seq"] = sequence(seq, "replay_seq")
+    elif at:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise InvalidInput("replay_time must look like 2026-11-21T14:30:00Z") from None
+        request["start_time"] = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return request
+
+
 class TailConsumer(AsyncJsonWebsocketConsumer):
     viewer: Viewer | None = None
     pump: asyncio.Task | None = None
+    replayer: asyncio.Task | None = None
 
     async def connect(self):
         await self.accept()
@@ -61,6 +84,10 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             return await self.refuse(CLOSE_INVALID, str(error))
         if hub.tails_of(user.pk) >= settings.TAIL_MAX_PER_USER:
             return await self.refuse(CLOSE_LIMIT, f"at most {settings.TAIL_MAX_PER_USER} live tails per user")
+        try:
+            replay = replay_request(query)
+        except InvalidInput as error:
+            return await self.refuse(CLOSE_INVALID, str(error))
         self.wake = asyncio.Event()
         viewer = Viewer(user_id=user.pk, key=key, subject=subject,
                         buffer=ViewerBuffer(capacity=settings.TAIL_BUFFER_MESSAGES, on_offer=self.wake.set),
@@ -74,8 +101,30 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             return await self.refuse(CLOSE_UNAVAILABLE, str(error))
         self.viewer = viewer
         await self.send_json({"status": "subscribed", "subject": subject, "server": server,
-                              "preview_bytes": settings.TAIL_PREVIEW_BYTES})
+                              "preview_bytes": settings.TAIL_PREVIEW_BYTES, "replay": bool(replay)})
         self.pump = asyncio.create_task(self.send_frames())
+        if replay:
+            viewer.buffer.holding = True
+            self.replayer = asyncio.create_task(self.replay(connection, subject, **replay))
+
+    async def replay(self, connection, subject: str, *, stream: str, start_seq=None, start_time=None) -> None:
+        """Stored messages first (read, not consumed), then the live ones held meanwhile."""
+        buffer = self.viewer.buffer
+
+        def deliver(message):
+            buffer.replayed(TailMessage(subject=message.subject, data=message.data, headers=message.headers,
+                                        reply="", received_at=message.time.timestamp() if message.time else 0.0,
+                                        seq=message.seq))
+
+        try:
+            count = await jetstream.replay(connection, stream, subject, start_seq=start_seq, start_time=start_time,
+                                           has_room=buffer.has_room, deliver=deliver)
+            self.viewer.notify({"replay": "done", "messages": count})
+        except jetstream.JetStreamError as error:
+            self.viewer.notify({"replay": "failed", "error": str(error)})
+        finally:
+            buffer.release()
+            self.wake.set()
 
     async def refuse(self, code: int, reason: str) -> None:
         await self.send_json({"error": reason, "code": code})
@@ -117,8 +166,9 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             self.wake.set()
 
     async def disconnect(self, code):
-        if self.pump is not None:
-            self.pump.cancel()
+        for task in (self.pump, self.replayer):
+            if task is not None:
+                task.cancel()
         if self.viewer is not None:
             await hub.leave(self.viewer)
             self.viewer = None

@@ -387,3 +387,46 @@ async def unsubscribe(subscription) -> None:
         await subscription.unsubscribe()
     except NatsError:
         pass  # the connection is gone: so is the subscription
+
+
+async def replay(settings: ConnectionSettings, stream: str, subject: str, *, start_seq: int | None = None,
+                 start_time: datetime | None = None, has_room, deliver, timeout: float = CONNECT_TIMEOUT) -> int:
+    """Read a stream's stored messages on `subject` from a sequence or a time up to its last
+    message now, without consuming them (works on work-queue streams), pacing on has_room().
+    Returns how many were delivered."""
+    async with connection(settings, timeout=timeout) as nc:
+        state = (await stream_info(nc, stream)).get("state") or {}
+        first, last = int(state.get("first_seq") or 1), int(state.get("last_seq") or 0)
+        seq = max(start_seq or first, first)
+        if start_time is not None:
+            seq = await _first_seq_at(nc, stream, start_time, first, last)
+        delivered = 0
+        while seq <= last:
+            while not has_room():
+                await asyncio.sleep(0.05)
+            try:
+                message = await get_message(nc, stream, seq=seq, next_by_subject=subject)
+            except NotFound:
+                break
+            if message.seq > last:
+                break
+            deliver(message)
+            delivered += 1
+            seq = message.seq + 1
+        return delivered
+
+
+async def _first_seq_at(nc, stream: str, at: datetime, low: int, high: int) -> int:
+    found = high + 1
+    while low <= high:
+        middle = (low + high) // 2
+        try:
+            message = await get_message(nc, stream, seq=middle, next_by_subject=">")
+        except NotFound:
+            high = middle - 1
+            continue
+        if message.time and message.time >= at:
+            found, high = message.seq, middle - 1
+        else:
+            low = message.seq + 1
+    return found

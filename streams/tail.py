@@ -40,9 +40,32 @@ class ViewerBuffer:
     dropped: int = 0
     received: int = 0  # handed to the viewer in frames
     on_offer: Callable[[], None] | None = None  # wakes whoever sends the frames
+    holding: bool = False  # while a replay runs, live messages wait behind it (bounded too)
     _queue: deque = field(default_factory=deque)
+    _held: deque = field(default_factory=deque)
 
     def offer(self, message: TailMessage) -> None:
+        if self.holding:
+            if len(self._held) >= self.capacity:
+                self._held.popleft()
+                self.dropped += 1
+            self._held.append(message)
+            return
+        self._put(message)
+
+    def replayed(self, message: TailMessage) -> None:
+        self._put(message)
+
+    def release(self) -> None:
+        """The replay is done: live messages held meanwhile follow it."""
+        self.holding = False
+        while self._held:
+            self._put(self._held.popleft())
+
+    def has_room(self) -> bool:
+        return len(self._queue) < self.capacity // 2
+
+    def _put(self, message: TailMessage) -> None:
         if len(self._queue) >= self.capacity:
             self._queue.popleft()
             self.dropped += 1

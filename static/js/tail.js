@@ -28,7 +28,7 @@ function row(m) {
   const head = document.createElement("div");
   head.className = "tail-head";
   const time = new Date(m.received_at * 1000).toISOString().slice(11, 23);
-  head.textContent = `${time}  ${m.subject}  ${m.size} B${m.reply ? "  reply " + m.reply : ""}${m.truncated ? "  (preview)" : ""}`;
+  head.textContent = `${m.seq ? "#" + m.seq + "  " : ""}${time}  ${m.subject}  ${m.size} B${m.reply ? "  reply " + m.reply : ""}${m.truncated ? "  (preview)" : ""}`;
   li.append(head);
   const headers = Object.entries(m.headers || {});
   if (headers.length) {
@@ -80,11 +80,20 @@ function count(messages) {
   });
 }
 
+function replayQuery() {
+  const params = new URLSearchParams();
+  for (const [id, name] of [["tail-replay-stream", "replay_stream"], ["tail-replay-seq", "replay_seq"], ["tail-replay-time", "replay_time"]]) {
+    const value = $(id).value.trim();
+    if (value) params.set(name, value);
+  }
+  return params.has("replay_stream") ? `&${params}` : "";
+}
+
 function start(account, subject) {
   if (socket) socket.close();
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const cluster = encodeURIComponent(form.dataset.cluster);
-  socket = new WebSocket(`${scheme}://${location.host}/ws/clusters/${cluster}/accounts/${encodeURIComponent(account)}/tail/?subject=${encodeURIComponent(subject)}`);
+  socket = new WebSocket(`${scheme}://${location.host}/ws/clusters/${cluster}/accounts/${encodeURIComponent(account)}/tail/?subject=${encodeURIComponent(subject)}${replayQuery()}`);
   setStatus("connecting");
   $("tail-pause").disabled = false;
   socket.addEventListener("message", (event) => {
@@ -92,6 +101,11 @@ function start(account, subject) {
     if (frame.error) { $("tail-notice").textContent = frame.error; return; }
     if (frame.status === "subscribed") { setStatus("live"); $("tail-server").textContent = frame.server; return; }
     for (const notice of frame.notices || []) {
+      if (notice.replay) {
+        $("tail-notice").textContent = notice.replay === "done"
+          ? `Replayed ${notice.messages} stored message(s); now following live.` : `Replay failed: ${notice.error}`;
+        continue;
+      }
       $("tail-notice").textContent = notice.connection === "reconnected"
         ? `Connection moved to ${notice.server}; the tail goes on.` : `Connection to ${notice.server} lost; reconnecting…`;
       if (notice.server && notice.connection === "reconnected") $("tail-server").textContent = notice.server;

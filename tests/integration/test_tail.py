@@ -148,3 +148,54 @@ async def test_tail_moves_to_another_node_when_its_node_dies(daphne_server, nats
             await asyncio.to_thread(nats_cluster.restart_node, index)
 
 
+
+
+async def test_replay_from_a_sequence_then_live_without_consuming_a_work_queue(daphne_server, nats_cluster, tokens):
+    from nats.js.api import RetentionPolicy, StreamConfig
+
+    from tests.support.fleet import publish_when_ready
+
+    async def fill():
+        import nats
+
+        account = nats_cluster.account("TEAM_A")
+        nc = await nats.connect(nats_cluster.client_urls[0], user=account.user, password=account.password)
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name="JOBS", subjects=["jobs.>"], retention=RetentionPolicy.WORK_QUEUE,
+                                         num_replicas=1))
+        for index in range(1, 11):
+            await publish_when_ready(js, f"jobs.{'a' if index % 2 else 'b'}", b"job %d" % index)
+        await nc.close()
+
+    async def stored():
+        import nats
+
+        account = nats_cluster.account("TEAM_A")
+        nc = await nats.connect(nats_cluster.client_urls[0], user=account.user, password=account.password)
+        info = await nc.jetstream().stream_info("JOBS")
+        await nc.jetstream().delete_stream("JOBS")
+        await nc.close()
+        return info.state.messages
+
+    await fill()
+    url = tail_url(daphne_server, "jobs.a") + "&replay_stream=JOBS&replay_seq=4"
+    async with websockets.connect(url, open_timeout=10, additional_headers={
+            "Authorization": f"Bearer {tokens['viewer']}"}) as socket:
+        hello = await subscribed(socket)
+        assert hello["replay"] is True
+        replayed, _ = await collect(socket, 3)  # jobs.a at 5, 7, 9
+        assert [(m["seq"], m["data"]) for m in replayed] == [(5, "job 5"), (7, "job 7"), (9, "job 9")]
+        await publish(nats_cluster, [("jobs.a", b"live", None)])
+        live, _ = await collect(socket, 1)
+        assert live[0]["data"] == "live" and "seq" not in live[0]
+    assert await stored() == 11  # read, never consumed
+
+
+async def test_bad_replay_request_is_refused(daphne_server, tokens):
+    url = tail_url(daphne_server, "jobs.a") + "&replay_stream=JOBS&replay_seq=two"
+    async with websockets.connect(url, open_timeout=10,
+                                  additional_headers={"Authorization": f"Bearer {tokens['viewer']}"}) as socket:
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(socket.recv(), 10)
+    assert closed.value.rcvd.code == 4400
