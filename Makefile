@@ -22,7 +22,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	@echo "No benchmarks yet: they arrive with the polling and live-tail features."
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) data/demo

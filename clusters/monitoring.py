@@ -9,8 +9,10 @@ string such as "506µs"; `reserved_memory` may be 2**64-1 (unlimited).
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import re
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -685,13 +687,19 @@ async def fetch_node(client: httpx.AsyncClient, monitor_url: str, *, timeout: fl
     )
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """Built once per process: a new client would otherwise load the CA bundle on every poll."""
+    return ssl.create_default_context()
+
+
 async def fetch_nodes(monitor_urls: list[str], *, timeout: float = DEFAULT_TIMEOUT,
                       jetstream: bool = True, client: httpx.AsyncClient | None = None) -> list[NodeSnapshot]:
     """All nodes at once through one client; a dead or slow node costs at most its timeout.
     Routes carry their peer's name on every server version (see with_peer_names)."""
     if client is None:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-        async with httpx.AsyncClient(limits=limits, follow_redirects=False) as own_client:
+        async with httpx.AsyncClient(limits=limits, follow_redirects=False, verify=tls_context()) as own_client:
             return await fetch_nodes(monitor_urls, timeout=timeout, jetstream=jetstream, client=own_client)
     return with_peer_names(await asyncio.gather(
         *(fetch_node(client, url, timeout=timeout, jetstream=jetstream) for url in monitor_urls)))

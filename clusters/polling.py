@@ -33,9 +33,10 @@ def release_lease(cluster_id: int) -> None:
     Cluster.objects.filter(pk=cluster_id).update(poll_lease_until=None)
 
 
-def poll_cluster(cluster_id: int) -> Cluster | None:
-    """Poll now; returns None when another poll of this cluster holds the lease."""
-    if not take_lease(cluster_id):
+def poll_cluster(cluster_id: int, *, leased: bool = False) -> Cluster | None:
+    """Poll now; returns None when another poll of this cluster holds the lease. `leased`: the
+    caller (poll_all) already took the lease for this poll."""
+    if not leased and not take_lease(cluster_id):
         return None
     try:
         cluster = Cluster.objects.get(pk=cluster_id)
@@ -54,3 +55,16 @@ def due_cluster_ids(now=None) -> list[int]:
     now = now or timezone.now()
     return [cluster.pk for cluster in Cluster.objects.only("pk", "poll_interval", "last_polled_at")
             if cluster.is_due(now)]
+
+
+def lease_due_clusters(now=None) -> list[int]:
+    """The due clusters whose lease this call took: a cluster already queued or being polled is
+    skipped, so a slow worker never collects a queue of repeated polls."""
+    leased = []
+    for cluster_id in due_cluster_ids(now):
+        if take_lease(cluster_id):
+            if Cluster.objects.get(pk=cluster_id).is_due(timezone.now()):
+                leased.append(cluster_id)
+            else:  # polled between the two reads
+                release_lease(cluster_id)
+    return leased

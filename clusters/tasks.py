@@ -5,16 +5,16 @@ from clusters import polling, retention
 
 @shared_task(ignore_result=True)
 def poll_all() -> int:
-    """Fan out one poll task per cluster that is due."""
-    due = polling.due_cluster_ids()
-    for cluster_id in due:
-        poll_cluster.delay(cluster_id)
-    return len(due)
+    """Fan out one poll task per due cluster, each holding its cluster's lease."""
+    leased = polling.lease_due_clusters()
+    for cluster_id in leased:
+        poll_cluster.delay(cluster_id, leased=True)
+    return len(leased)
 
 
 @shared_task(ignore_result=True)
-def poll_cluster(cluster_id: int) -> None:
-    polling.poll_cluster(cluster_id)
+def poll_cluster(cluster_id: int, leased: bool = False) -> None:
+    polling.poll_cluster(cluster_id, leased=leased)
 
 
 @shared_task(ignore_result=True)

@@ -78,3 +78,11 @@ def test_history_is_folded_into_minutes_then_hours_then_dropped(settings):
     assert list(ConsumerSample.objects.values_list("resolution", "num_pending")) == [(Resolution.MINUTE, 20)]
     minute = NodeSample.objects.get(resolution=Resolution.MINUTE)
     assert minute.at == old.replace(second=0) and minute.cpu == 1.0
+
+
+def test_poll_all_sends_a_cluster_once_until_its_poll_is_done():
+    cluster = Cluster.objects.create(name="lab")
+    assert polling.lease_due_clusters() == [cluster.pk]
+    assert polling.lease_due_clusters() == []  # queued: beat's next tick does not send it again
+    polling.release_lease(cluster.pk)
+    assert polling.lease_due_clusters() == [cluster.pk]
