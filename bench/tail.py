@@ -176,11 +176,14 @@ async def firehose(port: int, token: str, client_url: str, daphne_pid: int, seco
             "rss_growth": rss_peak - rss_before}
 
 
-async def many_viewers(port: int, token: str, monitor_url: str, viewers: int) -> dict:
+async def many_viewers(port: int, token: str, monitor_urls: list[str], viewers: int) -> dict:
+    """Subscriptions on every node of the cluster: the one Daphne's connection went to holds it."""
     tails = [Tail(port, token, "many.>") for _ in range(viewers)]
     sockets = [await tail.__aenter__() for tail in tails]
-    body = httpx.get(f"{monitor_url}/subsz", params={"subs": "1", "acc": "TEAM_A"}, timeout=5).json()
-    count = sum(1 for s in body.get("subscriptions_list") or [] if s["subject"] == "many.>")
+    count = 0
+    for monitor_url in monitor_urls:
+        body = httpx.get(f"{monitor_url}/subsz", params={"subs": "1", "acc": "TEAM_A"}, timeout=5).json()
+        count += sum(1 for s in body.get("subscriptions_list") or [] if s["subject"] == "many.>")
     for tail in tails:
         await tail.__aexit__()
     return {"viewers": len(sockets), "server_subscriptions": count}
@@ -219,7 +222,7 @@ def main(argv: list[str] | None = None) -> dict:
         log(f"firehose at {args.firehose_rate:,.0f} msg/s for {args.firehose_seconds:g} s")
         hose = asyncio.run(firehose(port, token, client_url, daphne.pid, args.firehose_seconds, args.firehose_rate))
         log("20 viewers of one subject")
-        many = asyncio.run(many_viewers(port, token, cluster.monitor_urls[0], 20))
+        many = asyncio.run(many_viewers(port, token, cluster.monitor_urls, 20))
     results = {"latency": lat, "sustained": rate, "firehose": hose, "many_viewers": many}
     table("Live tail", ["measure", "figure", "target"], [
         ["publish→WebSocket latency p50 at 1,000 msg/s", f"{lat['p50_ms']:.1f} ms", ""],
