@@ -594,3 +594,17 @@ def test_every_parser_survives_each_field_alone_being_wrong(version):
         for path in paths(body):
             for wrong in (None, "x", 1.5, math.nan, [], {}):
                 parse(with_value(body, path, wrong))
+
+
+@pytest.mark.parametrize("version", ["v2.15", "v2.9"])
+def test_gatewayz_and_leafz_are_asked_only_of_servers_that_have_them(version):
+    from clusters.monitoring import _gateways_configured, _leafnodes_configured
+
+    def varz(server):
+        return json.loads((FIXTURES / version / server / "varz.json").read_text())
+
+    assert _gateways_configured(varz("n1")) and _gateways_configured(varz("e1"))
+    assert not _gateways_configured(varz("leaf1"))
+    assert _leafnodes_configured(varz("n1")) and _leafnodes_configured(varz("leaf1"))
+    assert not _leafnodes_configured(varz("e1"))
+    assert not _gateways_configured({}) and not _leafnodes_configured({"leaf": {"port": 0}, "leafnodes": 0})
