@@ -5,6 +5,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,6 +181,7 @@ class NatsCluster:
                 leafnode=pick_port(0, taken) if leafnodes else 0,
             ))
         self.processes: list[ManagedProcess | None] = [None] * size
+        self.killed: set[int] = set()  # nodes stopped on purpose: wait_ready does not expect them
 
     # -- addresses -----------------------------------------------------------------
     @property
@@ -239,13 +241,31 @@ class NatsCluster:
 
     def kill_node(self, index: int) -> None:
         process = self.processes[index]
+        self.killed.add(index)
         if process:
             process.kill()
 
     def restart_node(self, index: int, timeout: float = 30.0) -> None:
         self.kill_node(index)
-        self.start_node(index)
+        for attempt in range(3):
+            self.start_node(index)
+            try:
+                wait_until(lambda: self.node_listening(index), timeout=10, interval=0.1,
+                           what=f"nats-server {self.node_name(index)}")
+                break
+            except (RuntimeError, TimeoutError):
+                if attempt == 2:
+                    raise
+                self.processes[index].kill()  # e.g. its port not yet free: try again
+                time.sleep(0.5)
+        self.killed.discard(index)
         self.wait_ready(timeout=timeout)
+
+    def node_listening(self, index: int) -> bool:
+        process = self.processes[index]
+        if not process.running():
+            raise RuntimeError(f"nats-server {self.node_name(index)} exited:\n{process.log_tail()}")
+        return httpx.get(f"{self.monitor_urls[index]}/varz", timeout=1.0).status_code == 200
 
     def stop(self) -> None:
         for process in self.processes:
@@ -266,12 +286,8 @@ class NatsCluster:
         return peers_seen(varz, routez) == expected_peers
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        """Every running node answers /healthz 200 and sees every other running node."""
-        alive = self.alive_indexes()
-        for index in range(self.size):
-            process = self.processes[index]
-            if process is not None and not process.running() and index in alive:
-                raise RuntimeError(f"nats-server {self.node_name(index)} exited:\n{process.log_tail()}")
+        """Every node not deliberately killed answers /healthz 200 and sees all the others."""
+        alive = [i for i in range(self.size) if self.processes[i] is not None and i not in self.killed]
 
         def formed() -> bool:
             for index in alive:

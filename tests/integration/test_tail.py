@@ -159,7 +159,7 @@ async def test_replay_from_a_sequence_then_live_without_consuming_a_work_queue(d
         import nats
 
         account = nats_cluster.account("TEAM_A")
-        nc = await nats.connect(nats_cluster.client_urls[0], user=account.user, password=account.password)
+        nc = await nats.connect(nats_cluster.client_urls, user=account.user, password=account.password)
         js = nc.jetstream()
         await js.add_stream(StreamConfig(name="JOBS", subjects=["jobs.>"], retention=RetentionPolicy.WORK_QUEUE,
                                          num_replicas=1))
@@ -171,7 +171,7 @@ async def test_replay_from_a_sequence_then_live_without_consuming_a_work_queue(d
         import nats
 
         account = nats_cluster.account("TEAM_A")
-        nc = await nats.connect(nats_cluster.client_urls[0], user=account.user, password=account.password)
+        nc = await nats.connect(nats_cluster.client_urls, user=account.user, password=account.password)
         info = await nc.jetstream().stream_info("JOBS")
         await nc.jetstream().delete_stream("JOBS")
         await nc.close()
