@@ -2,6 +2,7 @@
 the latest polled state, time series samples and status events."""
 
 import hashlib
+import json
 import secrets as token_secrets
 
 from django.conf import settings
@@ -304,8 +305,6 @@ class AccountStreams(models.Model):
         return f"streams of {self.cluster}/{self.account} at {self.polled_at}"
 
     def detail(self, stream: str) -> dict | None:
-        import json
-
         key = json.dumps(stream) + "\t"
         text = "\n" + self.detail_lines
         start = text.find("\n" + key)
@@ -315,13 +314,6 @@ class AccountStreams(models.Model):
         end = text.find("\n", start)
         return json.loads(text[start:end if end >= 0 else None])
 
-    def detail_json_rows(self, names: set[str] | None = None) -> list[str]:
-        """The full rows as JSON text, without parsing them (optionally only some streams)."""
-        import json
-
-        rows = []
-        for line in self.detail_lines.splitlines():
-            name, _, row = line.partition("\t")
-            if names is None or json.loads(name) in names:
-                rows.append(row)
-        return rows
+    def detail_json_rows(self) -> list[str]:
+        """The full rows as JSON text, in name order, without parsing them."""
+        return [line.partition("\t")[2] for line in self.detail_lines.splitlines()]

@@ -222,12 +222,8 @@ def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Clu
                 node.server_name, node.server_id, node.version = varz.server_name, varz.server_id, varz.version
                 node.started_at = varz.start
                 node.status, node.error, node.last_seen_at, node.figures = "up", "", polled_at, figures
-                samples.append(NodeSample(node=node, at=polled_at, **{
-                    name: figures.get(key) for name, key in (
-                        ("msgs_in_per_s", "msgs_in_per_s"), ("msgs_out_per_s", "msgs_out_per_s"),
-                        ("bytes_in_per_s", "bytes_in_per_s"), ("bytes_out_per_s", "bytes_out_per_s"),
-                        ("connections", "connections"), ("subscriptions", "subscriptions"),
-                        ("slow_consumers", "slow_consumers"), ("mem", "mem"), ("cpu", "cpu"))}))
+                samples.append(NodeSample(node=node, at=polled_at,
+                                          **{name: figures.get(name) for name in NodeSample.VALUES}))
             else:
                 node.status, node.error = "down", snapshot.error
             node.save()

@@ -26,7 +26,6 @@ from clusters.monitoring import parse_time
 
 CONNECT_TIMEOUT = 5.0
 API_TIMEOUT = 5.0
-LIST_PAGE = 256
 # JetStream err_codes that mean "no such thing" whatever the HTTP-like code says:
 # stream not found, consumer not found, no message found, message not found on delete.
 NOT_FOUND_ERRORS = {10059, 10014, 10037, 10057}  # the JetStream API returns at most 256 streams per page
@@ -225,10 +224,6 @@ async def consumer_info(nc, stream: str, consumer: str, *, timeout: float = API_
     return await api_request(nc, f"$JS.API.CONSUMER.INFO.{stream}.{consumer}", timeout=timeout)
 
 
-async def account_info(nc, *, timeout: float = API_TIMEOUT) -> dict:
-    return await api_request(nc, "$JS.API.INFO", timeout=timeout)
-
-
 def _headers(raw: bytes) -> tuple[tuple[str, str], ...]:
     """NATS/1.0 header block -> ((name, value), ...), order and repeats kept."""
     lines = raw.decode("utf-8", "replace").split("\r\n")
@@ -399,7 +394,7 @@ async def replay(settings: ConnectionSettings, stream: str, subject: str, *, sta
         first, last = int(state.get("first_seq") or 1), int(state.get("last_seq") or 0)
         seq = max(start_seq or first, first)
         if start_time is not None:
-            seq = await _first_seq_at(nc, stream, start_time, first, last)
+            seq = await first_seq_at(nc, stream, start_time, first, last)
         delivered = 0
         while seq <= last:
             while not has_room():
@@ -416,7 +411,9 @@ async def replay(settings: ConnectionSettings, stream: str, subject: str, *, sta
         return delivered
 
 
-async def _first_seq_at(nc, stream: str, at: datetime, low: int, high: int) -> int:
+async def first_seq_at(nc, stream: str, at: datetime, low: int, high: int) -> int:
+    """The sequence of the first message stored at or after `at` (high + 1: none), by binary
+    search over sequences, stepping over deleted ones."""
     found = high + 1
     while low <= high:
         middle = (low + high) // 2

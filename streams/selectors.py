@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -56,7 +58,7 @@ def streams_json_for(user, cluster, *, account: str = "", name: str = "", subjec
         texts, polled_at = [], None
         for entry in _account_streams(user, cluster, account).order_by("account"):
             polled_at = max(polled_at, entry.polled_at) if polled_at else entry.polled_at
-            texts += [line.partition("\t")[2] for line in entry.detail_lines.splitlines()]
+            texts += entry.detail_json_rows()
         return texts, polled_at
     rows, polled_at = streams_for(user, cluster, account=account, name=name, subject=subject, sort=sort)
     wanted: dict[str, set[str]] = {}
@@ -67,8 +69,6 @@ def streams_json_for(user, cluster, *, account: str = "", name: str = "", subjec
         for line in entry.detail_lines.splitlines():
             key, _, text = line.partition("\t")
             texts[(entry.account, key)] = text
-    import json
-
     return [texts[(row["account"], json.dumps(row["name"]))] for row in rows], polled_at
 
 
@@ -120,8 +120,6 @@ def audit_entries_for(user):
     if user.is_superuser:
         return entries
     pairs = cluster_selectors.visible_accounts(user).values_list("cluster__name", "name")
-    from django.db.models import Q
-
     condition = Q(pk__in=[])
     for cluster_name, account_name in pairs:
         condition |= Q(cluster=cluster_name, account=account_name)

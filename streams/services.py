@@ -229,22 +229,11 @@ def message_at_time(*, account: Account, stream: str, at) -> jetstream.StoredMes
     """The first message stored at or after a time, by binary search over sequences."""
     async def work(nc):
         state = (await jetstream.stream_info(nc, stream)).get("state") or {}
-        low, high = int(state.get("first_seq") or 1), int(state.get("last_seq") or 0)
-        found = None
-        while low <= high:
-            middle = (low + high) // 2
-            try:
-                message = await jetstream.get_message(nc, stream, seq=middle, next_by_subject=">")
-            except jetstream.NotFound:
-                high = middle - 1
-                continue
-            if message.time and message.time >= at:
-                found, high = message, middle - 1
-            else:
-                low = message.seq + 1
-        if found is None:
+        first, last = int(state.get("first_seq") or 1), int(state.get("last_seq") or 0)
+        seq = await jetstream.first_seq_at(nc, stream, at, first, last)
+        if seq > last:
             raise jetstream.NotFound("no message at or after that time")
-        return found
+        return await jetstream.get_message(nc, stream, seq=seq)
 
     return run(account, work)
 

@@ -38,7 +38,6 @@ class Viewer:
 @dataclass(eq=False)
 class SharedConnection:
     nc: object
-    users: int = 0
     server: str = ""
     viewers: set = field(default_factory=set)
 
@@ -73,7 +72,6 @@ class TailHub:
                     on_disconnected=lambda: self._disconnected(shared))
                 shared.server = jetstream.connected_url(shared.nc)
                 self.connections[key] = shared
-            shared.users += 1
             shared.viewers.add(viewer)
             subscription = self.subscriptions.get(sub_key)
             if subscription is None:
@@ -103,8 +101,7 @@ class TailHub:
 
     async def _release(self, key, shared: SharedConnection, viewer: Viewer) -> None:
         shared.viewers.discard(viewer)
-        shared.users -= 1
-        if shared.users <= 0:
+        if not shared.viewers:
             self.connections.pop(key, None)
             await jetstream._close_quietly(shared.nc)
 

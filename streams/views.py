@@ -107,8 +107,7 @@ def _browse(request, account, stream: str, data: dict) -> jetstream.StoredMessag
         seq += 1
     elif direction == "previous":
         seq = max(seq - 1, 1)
-    return services.read_message(account=account, stream=stream, seq=seq,
-                                 direction=direction if direction != "at" else "at")
+    return services.read_message(account=account, stream=stream, seq=seq, direction=direction)
 
 
 @require_POST
@@ -168,21 +167,21 @@ def purge(request, name, account, stream):
         return render(request, "streams/purge.html", context)
     try:
         wanted = purge_request({k: v for k, v in context["values"].items() if v != ""})
-        context["mode"] = wanted.mode
-        if request.method == "POST" and source.get("confirm") is not None:
-            if source.get("confirm") != stream:
-                raise InvalidInput(f"type the stream's name, {stream}, to confirm")
+    except InvalidInput as error:
+        context["error"] = str(error)
+        return render(request, "streams/purge.html", context)
+    context["mode"] = wanted.mode
+    try:
+        if request.method == "POST" and source.get("confirm") is not None and source.get("confirm") != stream:
+            context["error"] = f"type the stream's name, {stream}, to confirm"
+        elif request.method == "POST" and source.get("confirm") is not None:
             result = services.purge(user=request.user, account=account_obj, stream=stream, request=wanted)
             flash.success(request, f"Purged {result['purged']} message(s) from {stream}.")
             return redirect(_stream_url(name, account, stream))
+        # The preview stays in view beside any error, so the confirmation can be typed again.
         context["preview"] = services.purge_preview(account=account_obj, stream=stream, request=wanted)
-    except (InvalidInput, jetstream.JetStreamError) as error:
+    except jetstream.JetStreamError as error:
         context["error"] = str(error)
-        if request.method == "POST":
-            try:
-                context["preview"] = services.purge_preview(account=account_obj, stream=stream, request=wanted)
-            except Exception:
-                context["preview"] = None
     return render(request, "streams/purge.html", context)
 
 

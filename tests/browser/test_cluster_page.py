@@ -1,14 +1,12 @@
 """In Chromium: the cluster page draws the mesh and a killed node turns red without a reload."""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from clusters import polling, services
-from tests.support.browser import log_in
+from tests.support.browser import in_worker_thread, log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RED = "rgb(198,40,40)"
@@ -16,15 +14,8 @@ GREEN = "rgb(31,138,76)"
 
 
 def poll(cluster_id: int):
-    """Poll from a worker thread, as Celery would (Playwright's loop owns this thread)."""
-    def run():
-        try:
-            return polling.poll_cluster(cluster_id)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(run).result(timeout=60)
+    """Poll from a worker thread, as Celery would."""
+    return in_worker_thread(polling.poll_cluster, cluster_id)
 
 
 def node_colour(page, name: str) -> str:

@@ -1,30 +1,16 @@
 """In Chromium: an operator previews a purge, must type the stream's name, and sees the result."""
 
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from nats.js.api import StreamConfig
 from playwright.sync_api import expect
 
 from clusters import polling
 from streams.models import AuditEntry
-from tests.support.browser import log_in
+from tests.support.browser import in_worker_thread, log_in
 from tests.support.fleet import publish_when_ready, register_fleet, run_nats
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def in_thread(function, *args):
-    """NATS and polls from a worker thread: Playwright's event loop owns this one."""
-    def run():
-        try:
-            return function(*args)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(run).result(timeout=60)
 
 
 def test_operator_purges_a_subject_with_a_typed_confirmation(page, make_user, nats_cluster):
@@ -43,9 +29,9 @@ def test_operator_purges_a_subject_with_a_typed_confirmation(page, make_user, na
     async def drop(nc, js):
         await js.delete_stream("ORDERS")
 
-    in_thread(run_nats, nats_cluster, "TEAM_A", fill)
+    in_worker_thread(run_nats, nats_cluster, "TEAM_A", fill)
     try:
-        in_thread(polling.poll_cluster, cluster.pk)
+        in_worker_thread(polling.poll_cluster, cluster.pk)
         log_in(page, "olga", "olga-long-password-1")
 
         page.goto("/clusters/lab/streams/")
@@ -59,15 +45,15 @@ def test_operator_purges_a_subject_with_a_typed_confirmation(page, make_user, na
         page.get_by_label("Type ORDERS to confirm").fill("orders")  # wrong: case matters
         page.get_by_role("button", name="Purge").click()
         expect(page.locator("#purge-error")).to_contain_text("to confirm")
-        assert in_thread(run_nats, nats_cluster, "TEAM_A", subjects) == {"orders.created": 8, "orders.cancelled": 4}
+        assert in_worker_thread(run_nats, nats_cluster, "TEAM_A", subjects) == {"orders.created": 8, "orders.cancelled": 4}
 
         page.get_by_label("Type ORDERS to confirm").fill("ORDERS")
         page.get_by_role("button", name="Purge").click()
         expect(page.get_by_text("Purged 4 message(s) from ORDERS.")).to_be_visible()
-        assert in_thread(run_nats, nats_cluster, "TEAM_A", subjects) == {"orders.created": 8}
+        assert in_worker_thread(run_nats, nats_cluster, "TEAM_A", subjects) == {"orders.created": 8}
         assert list(AuditEntry.objects.values_list("action", "outcome", "result")) == [("purge", "ok", {"purged": 4})]
 
         page.goto("/audit/")
         expect(page.locator("#audit")).to_contain_text("purged=4")
     finally:
-        in_thread(run_nats, nats_cluster, "TEAM_A", drop)
+        in_worker_thread(run_nats, nats_cluster, "TEAM_A", drop)
