@@ -4,6 +4,7 @@ import ctypes
 import os
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
@@ -39,7 +40,9 @@ class ManagedProcess:
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,  # own process group: Ctrl-C is handled by the parent
-                preexec_fn=_die_with_parent,
+                # The kernel ties PDEATHSIG to the forking *thread*: a child started from a worker
+                # thread (asyncio.to_thread, say) would be killed when that thread ends.
+                preexec_fn=_die_with_parent if threading.current_thread() is threading.main_thread() else None,
             )
         finally:
             log.close()
