@@ -2,7 +2,9 @@
 
     .venv/bin/python -m bench.tail [--json OUT] [--firehose-seconds 20]
 
-(a) publish-to-WebSocket latency at 1,000 msg/s (p50, p99);
+(a) publish-to-WebSocket latency at 1,000 msg/s (p50, p99; the median of --latency-runs runs of 10 s,
+    each run's p99 listed: a frame leaves every 1/11 s, so a run's p99 is about 91 ms plus the
+    machine's scheduling delays, which vary from run to run on a busy 2-core machine);
 (b) the sustained rate one WebSocket client is given next to a bare nats-py subscriber, same run;
 (c) a 50,000 msg/s firehose: Daphne's RSS growth, frames per second, received + dropped == published;
 (d) 20 viewers of one subject: subscriptions for it on the NATS server.
@@ -152,7 +154,7 @@ async def sustained(port: int, token: str, client_url: str, seconds: float) -> d
 async def firehose(port: int, token: str, client_url: str, daphne_pid: int, seconds: float, rate: float) -> dict:
     rss_before = rss_bytes(daphne_pid)
     rss_peak = rss_before
-    frames = []
+    frames, sent = [], []  # when each frame arrived here, and when Daphne sent it
     received = dropped = 0
     async with Tail(port, token, "hose.>") as socket:
         pub = publisher(client_url, "hose.x", rate, seconds, stamp=False)
@@ -162,18 +164,27 @@ async def firehose(port: int, token: str, client_url: str, daphne_pid: int, seco
             except asyncio.TimeoutError:
                 break
             frames.append(time.monotonic())
+            sent.append(frame["sent_at"])
             received += len(frame.get("messages", []))
             dropped = frame.get("dropped", dropped)
             rss_peak = max(rss_peak, rss_bytes(daphne_pid))
         published = int(pub.communicate(timeout=60)[0])
-    span = frames[-1] - frames[0] if len(frames) > 1 else 1
-    per_second = {}
-    for at in frames:
-        per_second[int(at - frames[0])] = per_second.get(int(at - frames[0]), 0) + 1
+    span = sent[-1] - sent[0] if len(sent) > 1 else 1
     return {"published": published, "publish_rate": published / seconds, "received": received, "dropped": dropped,
             "accounted": received + dropped == published, "frames": len(frames), "frames_per_s": len(frames) / span,
-            "max_frames_in_a_second": max(per_second.values()), "rss_before": rss_before,
-            "rss_growth": rss_peak - rss_before}
+            "max_frames_sent_in_a_second": busiest_second(sent),
+            "max_frames_arrived_in_a_second": busiest_second(frames),
+            "rss_before": rss_before, "rss_growth": rss_peak - rss_before}
+
+
+def busiest_second(moments: list[float]) -> int:
+    """The most frames in any sliding one-second window."""
+    most, start = 0, 0
+    for end, at in enumerate(moments):
+        while at - moments[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
 
 
 async def many_viewers(port: int, token: str, monitor_urls: list[str], viewers: int) -> dict:
@@ -194,6 +205,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--firehose-seconds", type=float, default=20.0)
     parser.add_argument("--firehose-rate", type=float, default=50_000)
+    parser.add_argument("--latency-runs", type=int, default=3, help="10 s latency runs (the median is reported)")
     parser.add_argument("--publish", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.publish:
@@ -215,8 +227,12 @@ def main(argv: list[str] | None = None) -> dict:
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200,
                    timeout=60, what="Daphne")
         client_url = cluster.client_urls[0]
-        log("latency at 1,000 msg/s")
-        lat = asyncio.run(latency(port, token, client_url, 10))
+        log(f"latency at 1,000 msg/s, {args.latency_runs} runs of 10 s")
+        runs = [asyncio.run(latency(port, token, client_url, 10)) for _ in range(args.latency_runs)]
+        lat = {"runs": runs, "published": sum(r["published"] for r in runs),
+               "received": sum(r["received"] for r in runs),
+               "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+               "p99_ms": statistics.median(r["p99_ms"] for r in runs)}
         log("sustained rate next to a bare subscriber")
         rate = asyncio.run(sustained(port, token, client_url, 10))
         log(f"firehose at {args.firehose_rate:,.0f} msg/s for {args.firehose_seconds:g} s")
@@ -225,8 +241,9 @@ def main(argv: list[str] | None = None) -> dict:
         many = asyncio.run(many_viewers(port, token, cluster.monitor_urls, 20))
     results = {"latency": lat, "sustained": rate, "firehose": hose, "many_viewers": many}
     table("Live tail", ["measure", "figure", "target"], [
-        ["publish→WebSocket latency p50 at 1,000 msg/s", f"{lat['p50_ms']:.1f} ms", ""],
-        ["publish→WebSocket latency p99 at 1,000 msg/s", f"{lat['p99_ms']:.1f} ms", "≤ 100 ms"],
+        ["publish→WebSocket latency p50 at 1,000 msg/s (median of runs)", f"{lat['p50_ms']:.1f} ms", ""],
+        ["publish→WebSocket latency p99 at 1,000 msg/s (median of runs)", f"{lat['p99_ms']:.1f} ms", "≤ 100 ms"],
+        ["  p99 of each run", " / ".join(f"{r['p99_ms']:.1f}" for r in lat["runs"]), ""],
         ["  messages received / published", f"{lat['received']} / {lat['published']}", ""],
         ["bare nats-py subscriber, msg/s", f"{rate['bare_rate']:,.0f}", ""],
         ["one WebSocket client, msg/s delivered", f"{rate['ws_rate']:,.0f}", ""],
@@ -234,8 +251,9 @@ def main(argv: list[str] | None = None) -> dict:
         ["  WebSocket received + dropped == published", str(rate["ws_accounted"]), "True"],
         ["firehose published msg/s", f"{hose['publish_rate']:,.0f}", "50,000"],
         ["  Daphne RSS growth", f"{hose['rss_growth'] / 1e6:.1f} MB", "≤ 50 MB"],
-        ["  frames per second (mean / max in any second)",
-         f"{hose['frames_per_s']:.1f} / {hose['max_frames_in_a_second']}", "≤ 10 (about)"],
+        ["  frames per second sent (mean / most in any 1 s window)",
+         f"{hose['frames_per_s']:.1f} / {hose['max_frames_sent_in_a_second']}", "≤ 10"],
+        ["  frames in any 1 s window as this client read them", str(hose["max_frames_arrived_in_a_second"]), ""],
         ["  received + dropped == published",
          f"{hose['received']} + {hose['dropped']} = {hose['received'] + hose['dropped']} vs {hose['published']}",
          str(hose["accounted"])],

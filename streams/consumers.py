@@ -1,7 +1,8 @@
 """The live tail: a WebSocket bridged to a shared NATS subscription.
 
 A frame goes out as soon as there is news, but at most TAIL_FRAMES_PER_SECOND times a second, with at most
-TAIL_FRAME_MESSAGES messages: {"messages": [...], "dropped": <so far>, "received": <so far>, ...}.
+TAIL_FRAME_MESSAGES messages: {"messages": [...], "dropped": <so far>, "received": <so far>,
+"sent_at": <epoch seconds>, ...}.
 Rejections are sent as close codes after the handshake, so scripts can read them:
 4401 not signed in, 4403 no role on the account (or no such account), 4400 invalid subject,
 4429 a tail limit reached, 4502 NATS unreachable.
@@ -10,6 +11,7 @@ Rejections are sent as close codes after the handshake, so scripts can read them
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
@@ -148,13 +150,14 @@ class TailConsumer(AsyncJsonWebsocketConsumer):
             notices, self.viewer.notices = self.viewer.notices, []
             if not batch and not notices and buffer.dropped == reported_dropped:
                 continue
+            last_sent, sent_at = loop.time(), time.time()  # the cadence counts from the take, not the send
             reported_dropped = buffer.dropped
             frame = {"messages": [m.as_frame_item(preview) for m in batch], "dropped": buffer.dropped,
-                     "received": buffer.received, "buffered": len(buffer), "paused": buffer.paused}
+                     "received": buffer.received, "buffered": len(buffer), "paused": buffer.paused,
+                     "sent_at": sent_at}
             if notices:
                 frame["notices"] = notices
             await self.send_json(frame)
-            last_sent = loop.time()
             if len(buffer) and not buffer.paused:
                 self.wake.set()  # more is waiting: the next frame goes after the interval
 
