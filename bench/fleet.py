@@ -5,8 +5,10 @@ The fleet is bench.simfleet: 300 listening ports answering with JSON recorded fr
 20-80 ms of random latency per request. The 100 clusters are registered in a fresh SQLite
 database under a temporary DATA_DIR.
 
-(a) bare fetch: the same 1,800 URLs (6 endpoints x 300 nodes, /jsz with poll's query) fetched
-    by one httpx.AsyncClient with poll's client settings, all at once; wall time, no parsing.
+(a) bare fetch: the URLs a poll reads (1,500: /varz, /routez, /healthz, /jsz with poll's query and
+    /accstatz x 300 nodes; the recorded servers have no gateways or leafnodes, so a poll skips
+    /gatewayz and /leafz) fetched by one httpx.AsyncClient with poll's client settings, all at
+    once; wall time, no parsing.
     (a2) the same with one client per cluster, as poll_cluster has them, all in one event loop.
 (b) fleet poll: clusters.tasks.poll_all is sent to a real Celery worker over a private Redis,
     as beat sends it; the worker runs it, it fans out poll_cluster for the 100 due clusters,
@@ -37,9 +39,9 @@ from pathlib import Path
 import httpx
 
 from bench.support import (
-    JSZ_PARAMS,
-    CeleryWorker,
+    POLLED_ENDPOINTS,
     Workspace,
+    endpoint_url,
     fleet_recording,
     group_cpu_seconds,
     log,
@@ -52,6 +54,7 @@ from bench.support import (
     start_redis,
     table,
 )
+from devstack.celery_worker import CeleryWorker
 from devstack.ports import wait_until
 from devstack.processes import ManagedProcess
 
@@ -94,8 +97,7 @@ class SimulatedFleet:
 
 
 def endpoint_urls(base: str) -> list[str]:
-    return [f"{base}/{endpoint}" + (f"?{JSZ_PARAMS}" if endpoint == "jsz" else "")
-            for endpoint in ("varz", "routez", "gatewayz", "leafz", "healthz", "jsz")]
+    return [endpoint_url(base, endpoint) for endpoint in POLLED_ENDPOINTS]
 
 
 def bare_fetch(clusters: dict[str, list[str]], timeout: float, *, client_per_cluster: bool) -> tuple[float, int, int]:
@@ -190,11 +192,17 @@ def warm_up(worker: CeleryWorker, clusters: int) -> float:
     return time.perf_counter() - started
 
 
+def bench_worker(workspace: Workspace, env: dict, pool: str, concurrency: int) -> CeleryWorker:
+    return CeleryWorker(log_path=workspace.path / f"celery-{pool}-{concurrency}.log",
+                        env={**os.environ, **env, "LOG_LEVEL": "INFO"}, pool=pool, concurrency=concurrency,
+                        name=f"bench-{pool}{concurrency}")
+
+
 def measure_worker(workspace: Workspace, env: dict, pool: str, concurrency: int, clusters: int,
                    rounds: int, own_groups: list[int]) -> dict:
     """Rounds of (b) with one worker setting, with the CPU its processes used and what the rest of
     the machine took meanwhile (other processes, and steal: time the hypervisor gave elsewhere)."""
-    worker = CeleryWorker(workspace.path, env, pool=pool, concurrency=concurrency)
+    worker = bench_worker(workspace, env, pool, concurrency)
     log(f"worker {worker.label}: starting")
     worker.start()
     try:
@@ -237,7 +245,7 @@ def sustained(workspace: Workspace, env: dict, redis_url: str, pool: str, concur
     from clusters.models import NodeSample
     from natsdash.celery import app
 
-    worker = CeleryWorker(workspace.path, env, pool=pool, concurrency=concurrency)
+    worker = bench_worker(workspace, env, pool, concurrency)
     worker.start()
     try:
         warm_up(worker, clusters)

@@ -22,8 +22,10 @@ import httpx
 
 from bench.support import (
     JSZ_PARAMS,
+    POLLED_ENDPOINTS,
     JetStreamLoad,
     Workspace,
+    endpoint_url,
     median,
     ms,
     save_results,
@@ -42,11 +44,10 @@ def bare_fetch(urls: list[str], timeout: float) -> tuple[float, dict[str, int]]:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
         async with httpx.AsyncClient(limits=limits, follow_redirects=False) as client:
             requests = [(base, endpoint) for base in urls
-                        for endpoint in ("varz", "routez", "gatewayz", "leafz", "healthz", "jsz")]
+                        for endpoint in POLLED_ENDPOINTS]
             started = time.perf_counter()
             responses = await asyncio.gather(*(
-                client.get(f"{base}/{endpoint}" + (f"?{JSZ_PARAMS}" if endpoint == "jsz" else ""),
-                           timeout=timeout) for base, endpoint in requests))
+                client.get(endpoint_url(base, endpoint), timeout=timeout) for base, endpoint in requests))
             elapsed = time.perf_counter() - started
         return elapsed, {f"{base} {endpoint}": len(r.content) for (base, endpoint), r in zip(requests, responses)}
 
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
                                ("lease, event loop, rest", "other"),
                                ("poll_cluster total", "total"),
                                ("  of which CPU time of this process", "cpu"),
-                               ("bare concurrent GETs of the same 18 URLs", "bare_http"))]
+                               (f"bare concurrent GETs of the same {len(POLLED_ENDPOINTS) * 3} URLs", "bare_http"))]
     table(f"1. One poll of a real 3-node cluster: {load.streams} streams ({load.streams // 10} R3), "
           f"{load.consumers} consumers",
           ["step", "first poll", f"median of {len(rest)}", "min", "max"], rows, notes=[

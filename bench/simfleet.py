@@ -1,7 +1,7 @@
 """Simulated nats-server monitoring ports for a fleet: one listening port per simulated node.
 
 Every node serves the JSON recorded from a real 3-node cluster (bench.support.fleet_recording)
-for /varz, /routez, /gatewayz, /leafz, /healthz and /jsz, rewritten so that the nodes of
+for /varz, /routez, /gatewayz, /leafz, /healthz, /jsz and /accstatz, rewritten so that the nodes of
 simulated cluster "sim042" are named sim042-n1..n3, have their own server ids, route to each
 other and form the JetStream meta group and stream replica sets of their own cluster.
 
@@ -27,7 +27,7 @@ import random
 import signal
 from pathlib import Path
 
-ENDPOINTS = ("varz", "routez", "gatewayz", "leafz", "healthz", "jsz")
+ENDPOINTS = ("varz", "routez", "gatewayz", "leafz", "healthz", "jsz", "accstatz")
 
 
 def cluster_name(index: int) -> str:

@@ -26,13 +26,13 @@ import httpx
 
 from devstack.nats import NatsCluster
 from devstack.ports import free_port, wait_until
-from devstack.processes import ManagedProcess
 from devstack.redis_server import RedisServer
 
 BIN_DIR = Path(sys.executable).parent
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 JETSTREAM_ACCOUNT = "TEAM_A"  # user a / password a-secret in devstack.nats
-ENDPOINTS = ("varz", "routez", "gatewayz", "leafz", "healthz", "jsz")
+ENDPOINTS = ("varz", "routez", "gatewayz", "leafz", "healthz", "jsz", "accstatz")
+QUERIES = {"jsz": None, "accstatz": "unused=1"}  # jsz: JSZ_PARAMS, below
 
 
 def log(message: str) -> None:
@@ -120,42 +120,6 @@ def database_path() -> Path:
 
 def start_redis(workspace: Workspace) -> RedisServer:
     return workspace.start(RedisServer(workspace.path / "redis", free_port()))
-
-
-class CeleryWorker:
-    """A real `celery -A natsdash worker` process with the given pool and concurrency."""
-
-    def __init__(self, workdir: Path, env: dict[str, str], *, pool: str, concurrency: int,
-                 extra_args: tuple[str, ...] = ()):
-        self.pool, self.concurrency = pool, concurrency
-        self.label = f"--pool={pool} --concurrency={concurrency}"
-        self.hostname = f"bench-{pool}{concurrency}-{free_port()}@localhost"
-        self.process = ManagedProcess(
-            f"celery-{pool}-{concurrency}",
-            [str(BIN_DIR / "celery"), "-A", "natsdash", "worker", "--loglevel=INFO", f"--pool={pool}",
-             f"--concurrency={concurrency}", f"--hostname={self.hostname}", "--without-gossip",
-             "--without-mingle", "--without-heartbeat", *extra_args],
-            log_path=workdir / f"celery-{pool}-{concurrency}.log",
-            env={**os.environ, **env, "LOG_LEVEL": "INFO"},
-            cwd=PROJECT_DIR,
-        )
-
-    def start(self, timeout: float = 60.0) -> "CeleryWorker":
-        from natsdash.celery import app
-
-        self.process.start()
-
-        def answers() -> bool:
-            if not self.process.running():
-                raise RuntimeError(f"celery worker exited:\n{self.process.log_tail()}")
-            replies = app.control.ping(destination=[self.hostname], timeout=1.0)
-            return any(self.hostname in reply for reply in replies)
-
-        wait_until(answers, timeout=timeout, interval=0.3, what=f"Celery worker {self.label}")
-        return self
-
-    def stop(self) -> None:
-        self.process.stop()
 
 
 # -- a NATS cluster with streams -------------------------------------------------------------
@@ -261,6 +225,18 @@ FLEET_LOAD = JetStreamLoad(streams=10, consumers_per_stream=2, r3_every=5, messa
 JSZ_PARAMS = "accounts=true&streams=true&consumers=true&config=true&stream-leader-only=true"
 
 
+def endpoint_query(endpoint: str) -> str:
+    return JSZ_PARAMS if endpoint == "jsz" else QUERIES[endpoint]
+
+
+# What a poll asks of a server without gateways or leafnodes (it skips /gatewayz and /leafz there).
+POLLED_ENDPOINTS = ("varz", "routez", "healthz", "jsz", "accstatz")
+
+
+def endpoint_url(base: str, endpoint: str) -> str:
+    return f"{base}/{endpoint}" + (f"?{endpoint_query(endpoint)}" if endpoint in QUERIES else "")
+
+
 def fleet_recording(directory: Path, load: JetStreamLoad = FLEET_LOAD) -> Path:
     """Every endpoint of a real 3-node cluster holding `load`, as <directory>/<server>/<endpoint>.json;
     recorded here (once) from a cluster started for it, never fetched from elsewhere."""
@@ -273,7 +249,7 @@ def fleet_recording(directory: Path, load: JetStreamLoad = FLEET_LOAD) -> Path:
         with httpx.Client(timeout=10.0) as client:
             for server, base in zip(cluster.node_names, cluster.monitor_urls):
                 for endpoint in ENDPOINTS:
-                    query = f"?{JSZ_PARAMS}" if endpoint == "jsz" else ""
+                    query = f"?{endpoint_query(endpoint)}" if endpoint in QUERIES else ""
                     response = client.get(f"{base}/{endpoint}{query}")
                     path = directory / server / f"{endpoint}.json"
                     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,12 @@
 /ws/updates/ joins the fleet group (overview badges, heartbeats); /ws/clusters/<name>/
 also joins that cluster's group, after checking the user may see the cluster.
 Anonymous sockets and clusters the user may not see are closed before accept.
+A push that names a cluster or account (core.live) reaches only sockets whose user may see it;
+what a user may see is read again every SCOPE_REFRESH_SECONDS, so a revoked grant takes effect
+on open sockets too.
 """
+
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -15,6 +20,7 @@ from core.live import FLEET_GROUP
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
+SCOPE_REFRESH_SECONDS = 10.0
 
 
 @database_sync_to_async
@@ -25,8 +31,19 @@ def _visible_cluster_id(user, name: str) -> int | None:
         return None
 
 
+@database_sync_to_async
+def _visible_scope(user) -> tuple[set[str], set[tuple[str, str]]]:
+    """The names of the clusters and the (cluster, account) pairs the user may see."""
+    accounts = set(selectors.visible_accounts(user).values_list("cluster__name", "name"))
+    clusters = set(selectors.visible_clusters(user).values_list("name", flat=True))
+    return clusters, accounts
+
+
 class LiveUpdatesConsumer(AsyncJsonWebsocketConsumer):
     groups_joined: tuple[str, ...] = ()
+    scope_read_at = 0.0
+    visible_clusters: set[str] = set()
+    visible_accounts: set[tuple[str, str]] = set()
 
     async def connect(self):
         user = self.scope.get("user")
@@ -55,5 +72,16 @@ class LiveUpdatesConsumer(AsyncJsonWebsocketConsumer):
         # One-way: browsers only listen.
         return
 
+    async def may_see(self, cluster: str | None, account: str) -> bool:
+        if cluster is None:
+            return True
+        if time.monotonic() - self.scope_read_at > SCOPE_REFRESH_SECONDS:
+            self.visible_clusters, self.visible_accounts = await _visible_scope(self.scope["user"])
+            self.scope_read_at = time.monotonic()
+        if account:
+            return (cluster, account) in self.visible_accounts
+        return cluster in self.visible_clusters
+
     async def live_update(self, message):
-        await self.send_json({"event": message["event"], "data": message["data"]})
+        if await self.may_see(message.get("cluster"), message.get("account", "")):
+            await self.send_json({"event": message["event"], "data": message["data"]})

@@ -45,5 +45,5 @@ def push_cluster_update(cluster, *, events) -> None:
         "nodes": [node_brief(node) for node in cluster.nodes.all()],
         "topology": cluster.topology,
         "events": [{"kind": e.kind, "severity": e.severity, "message": e.message} for e in events],
-    })
-    push_after_commit(FLEET_GROUP, "fleet", brief)
+    }, cluster=cluster.name)
+    push_after_commit(FLEET_GROUP, "fleet", brief, cluster=cluster.name)

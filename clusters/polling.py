@@ -4,7 +4,6 @@ The lease is a row update in the database, so two workers (or a worker and
 `manage.py poll`) never poll the same cluster at once, with or without Redis.
 """
 
-import asyncio
 import time
 from datetime import timedelta
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 
 from clusters import monitoring, services
 from clusters.models import Cluster
+from core import aio
 
 
 def lease_seconds() -> float:
@@ -43,7 +43,8 @@ def poll_cluster(cluster_id: int, *, leased: bool = False) -> Cluster | None:
         urls = list(cluster.nodes.values_list("monitor_url", flat=True))
         polled_at = timezone.now()
         started = time.perf_counter()
-        snapshots = asyncio.run(monitoring.fetch_nodes(urls, timeout=settings.MONITOR_TIMEOUT))
+        snapshots = aio.run(monitoring.fetch_nodes(urls, timeout=settings.MONITOR_TIMEOUT,
+                                                    client=monitoring.pooled_client(cluster_id)))
         poll_ms = (time.perf_counter() - started) * 1000
         return services.record_poll(cluster_id=cluster_id, snapshots=snapshots, polled_at=polled_at,
                                     poll_ms=poll_ms)

@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from devstack.celery_worker import CeleryWorker
 from devstack.nats import NatsCluster
 from devstack.ports import free_port
 from devstack.redis_server import RedisServer
-from tests.support.servers import CeleryWorker, Daphne
+from tests.support.servers import Daphne, app_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -77,9 +78,7 @@ def daphne_server(django_db_setup, django_db_blocker, redis_server, servers_dir)
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, redis_server, servers_dir):
-    from natsdash.celery import app
-
-    worker = CeleryWorker(servers_dir, redis_server.url).start(app)
+    worker = CeleryWorker(log_path=servers_dir / "celery-worker.log", env=app_env(redis_server.url)).start()
     yield worker
     worker.stop()
 

@@ -134,3 +134,33 @@ async def test_scripts_connect_with_a_bearer_token_and_no_origin(daphne_server, 
         async with websockets.connect(f"{daphne_server.ws_url}/ws/clusters/lab/", open_timeout=10,
                                       additional_headers={"Authorization": "Bearer nd_wrong"}):
             pass
+
+
+async def test_pushes_about_a_cluster_or_account_reach_only_who_may_see_it(daphne_server, lab_cluster):
+    """The fleet group is shared by every socket: the scope of each push decides who hears it."""
+    from clusters.models import Account
+
+    await asyncio.to_thread(lambda: Account.objects.create(cluster=lab_cluster, name="TEAM_B"))
+
+    def push(event: str, **scope):
+        try:
+            push_after_commit(FLEET_GROUP, event, {"about": event}, **scope)
+        finally:
+            connection.close()
+
+    received = {}
+    for username in ("vera", "mallory"):
+        cookie = await asyncio.to_thread(cookie_for, username)
+        async with websockets.connect(f"{daphne_server.ws_url}/ws/updates/", open_timeout=10,
+                                      additional_headers={"Origin": daphne_server.url, "Cookie": cookie}) as socket:
+            assert json.loads(await asyncio.wait_for(socket.recv(), 10))["event"] == "hello"
+            await asyncio.to_thread(push, "lab-news", cluster="lab")
+            await asyncio.to_thread(push, "team-a-news", cluster="lab", account="TEAM_A")
+            await asyncio.to_thread(push, "team-b-news", cluster="lab", account="TEAM_B")
+            await asyncio.to_thread(push, "other-cluster-news", cluster="elsewhere")
+            await asyncio.to_thread(push, "for-everyone")
+            events = []
+            while not events or events[-1] != "for-everyone":  # pushes arrive in order: this one is last
+                events.append(json.loads(await asyncio.wait_for(socket.recv(), 10))["event"])
+            received[username] = events
+    assert received == {"vera": ["lab-news", "team-a-news", "for-everyone"], "mallory": ["for-everyone"]}

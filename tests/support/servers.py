@@ -73,31 +73,3 @@ class Daphne:
 
     def stop(self) -> None:
         self.process.stop()
-
-
-class CeleryWorker:
-    def __init__(self, log_dir: Path, redis_url: str):
-        self.hostname = f"test-worker-{free_port()}@localhost"
-        self.process = ManagedProcess(
-            "celery-worker",
-            [str(BIN_DIR / "celery"), "-A", "natsdash", "worker", "--loglevel=INFO", "--pool=prefork",
-             "--concurrency=1", f"--hostname={self.hostname}", "--without-gossip", "--without-mingle"],
-            log_path=log_dir / "celery-worker.log",
-            env=app_env(redis_url),
-            cwd=PROJECT_DIR,
-        )
-
-    def start(self, app) -> "CeleryWorker":
-        self.process.start()
-
-        def answers() -> bool:
-            if not self.process.running():
-                raise RuntimeError(f"celery worker exited:\n{self.process.log_tail()}")
-            replies = app.control.ping(destination=[self.hostname], timeout=1.0)
-            return any(self.hostname in reply for reply in replies)
-
-        wait_until(answers, timeout=60, interval=0.5, what="Celery worker")
-        return self
-
-    def stop(self) -> None:
-        self.process.stop()
