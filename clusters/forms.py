@@ -3,7 +3,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.core.exceptions import ValidationError
 
-from clusters.models import Account, Cluster, name_validator
+from clusters.models import Account, Cluster, Role, name_validator
 
 
 def _url_lines(text: str, schemes: set[str], example: str) -> list[str]:
@@ -73,3 +73,41 @@ class AccountForm(forms.ModelForm):
         if data.get("password") and not data.get("user"):
             self.add_error("user", "a password needs a user")
         return data
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=100, validators=[name_validator])
+
+    def clean_name(self):
+        from clusters.models import Team
+
+        name = self.cleaned_data["name"]
+        if Team.objects.filter(name=name).exists():
+            raise ValidationError(f"a team named {name!r} already exists")
+        return name
+
+
+class GrantForm(forms.Form):
+    account = forms.ModelChoiceField(
+        queryset=Account.objects.select_related("cluster").order_by("cluster__name", "name"),
+        help_text="Members see this account; its operators act on it.",
+        error_messages={"invalid_choice": "no such account: pick one from the list"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].label_from_instance = lambda account: f"{account.cluster.name} / {account.name}"
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+    def clean_username(self):
+        from django.contrib.auth import get_user_model
+
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise ValidationError(f"no user named {username!r}")
+        self.cleaned_data["user"] = user
+        return username

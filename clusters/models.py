@@ -103,6 +103,14 @@ class Account(models.Model):
     tls_ca_file = models.CharField(max_length=500, blank=True)
     tls_cert_file = models.CharField(max_length=500, blank=True)
     tls_key_file = models.CharField(max_length=500, blank=True)
+    # Latest per-account figures summed over the nodes' /accstatz, with rates (record_poll).
+    figures = models.JSONField(default=dict, blank=True)
+    # Latest JetStream usage and limits from $JS.API.INFO: {"memory", "storage", "streams",
+    # "consumers", "limits": {"max_memory", "max_storage", "max_streams", "max_consumers"}}, plus
+    # "tiers": {"R1": {...the same keys...}, ...} when the account has tiered limits.
+    jetstream = models.JSONField(default=dict, blank=True)
+    jetstream_at = models.DateTimeField(null=True, blank=True)
+    jetstream_error = models.TextField(blank=True)
 
     SECRET_FIELDS = ("password", "token", "nkey_seed", "creds")
 

@@ -20,6 +20,8 @@ from datetime import datetime
 
 import httpx
 
+from core import aio
+
 DEFAULT_TIMEOUT = 3.0
 UNLIMITED_U64 = 2**64 - 1
 JSZ_QUERY = {
@@ -157,6 +159,8 @@ class ConsumerState:
     ack_floor_consumer_seq: int = 0
     ack_floor_stream_seq: int = 0
     last_active: datetime | None = None
+    last_delivered: datetime | None = None  # delivered.last_active
+    last_acked: datetime | None = None  # ack_floor.last_active
     leader: str = ""
     ack_policy: str = ""
     durable: bool = False
@@ -221,6 +225,98 @@ class Jsz:
 
 
 @dataclass(frozen=True)
+class AccountStatz:
+    """One account's figures on one server (/accstatz). "sent" and "received" are the server's
+    view: `sent_*` went from the server to the account's clients, `received_*` came from them.
+    `*_routes` is the part of each that crossed routes to other servers of the cluster (2.10+;
+    0 when the server does not break it down)."""
+
+    account: str
+    connections: int = 0
+    leafnodes: int = 0
+    total_connections: int = 0
+    subscriptions: int | None = None  # None before 2.10
+    slow_consumers: int = 0
+    sent_msgs: int = 0
+    sent_bytes: int = 0
+    received_msgs: int = 0
+    received_bytes: int = 0
+    sent_route_msgs: int = 0
+    sent_route_bytes: int = 0
+    received_route_msgs: int = 0
+    received_route_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class ClientConn:
+    """A client connection from /connz. in/out are named from the client's view (the server's
+    `out_msgs` are the client's `msgs_in`)."""
+
+    cid: int
+    name: str = ""
+    ip: str = ""
+    port: int = 0
+    lang: str = ""
+    version: str = ""
+    start: datetime | None = None
+    uptime: str = ""
+    rtt: str = ""
+    rtt_us: float | None = None
+    pending_bytes: int = 0
+    msgs_in: int = 0
+    msgs_out: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    subscriptions: int = 0
+
+
+@dataclass(frozen=True)
+class Connz:
+    server_id: str
+    total: int = 0  # connections matching the filter, beyond `limit` too
+    connections: tuple[ClientConn, ...] = ()
+
+
+@dataclass(frozen=True)
+class NodeConnections:
+    """One node's answer to fetch_connections; `error` set when it could not be read."""
+
+    monitor_url: str
+    connz: Connz | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class AccountImport:
+    kind: str  # "stream" or "service"
+    account: str  # the exporting account
+    subject: str  # the subject in the exporting account
+    local_subject: str  # where it appears in this account
+    invalid: bool = False
+
+
+@dataclass(frozen=True)
+class AccountExport:
+    kind: str
+    subject: str
+    token_required: bool = False
+    approved_accounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountDetail:
+    """/accountz?acc=NAME on one server."""
+
+    account: str
+    jetstream_enabled: bool = False
+    client_connections: int = 0
+    leafnode_connections: int = 0
+    subscriptions: int = 0
+    imports: tuple[AccountImport, ...] = ()
+    exports: tuple[AccountExport, ...] = ()
+
+
+@dataclass(frozen=True)
 class NodeSnapshot:
     """Everything one poll learned about one node; `varz is None` means the node is down."""
 
@@ -233,6 +329,7 @@ class NodeSnapshot:
     leafs: tuple[LeafConn, ...] = ()
     healthz: Healthz | None = None
     jsz: Jsz | None = None
+    accstatz: tuple[AccountStatz, ...] | None = None  # None: not read (old server or error)
     error: str = ""  # why the node is down
     partial_errors: tuple[tuple[str, str], ...] = field(default=())  # (endpoint, error) for the rest
 
@@ -472,6 +569,8 @@ def parse_consumer(data: dict, stream: str) -> ConsumerState:
         ack_floor_consumer_seq=_int(ack_floor.get("consumer_seq")),
         ack_floor_stream_seq=_int(ack_floor.get("stream_seq")),
         last_active=parse_time(ack_floor.get("last_active")) or parse_time(delivered.get("last_active")),
+        last_delivered=parse_time(delivered.get("last_active")),
+        last_acked=parse_time(ack_floor.get("last_active")),
         leader=_str(cluster.get("leader")),
         ack_policy=_str(config.get("ack_policy")),
         durable=bool(config.get("durable_name")),
@@ -555,6 +654,96 @@ def parse_jsz(data: dict) -> Jsz:
         api_errors=_int(api.get("errors")),
         meta=meta,
         accounts=tuple(accounts),
+    )
+
+
+def parse_accstatz(data: dict) -> tuple[AccountStatz, ...]:
+    """/accstatz: 2.9 has no `num_subscriptions` and no per-kind (routes, gateways, leafs) split."""
+    data = _dict(data)
+    accounts = []
+    for entry in _list(data.get("account_statz")):
+        entry = _dict(entry)
+        sent, received = _dict(entry.get("sent")), _dict(entry.get("received"))
+        sent_routes, received_routes = _dict(sent.get("routes")), _dict(received.get("routes"))
+        subscriptions = entry.get("num_subscriptions")
+        accounts.append(AccountStatz(
+            account=_str(entry.get("acc")) or _str(entry.get("name")),
+            connections=_int(entry.get("conns")),
+            leafnodes=_int(entry.get("leafnodes")),
+            total_connections=_int(entry.get("total_conns")),
+            subscriptions=_int(subscriptions) if isinstance(subscriptions, int) else None,
+            slow_consumers=_int(entry.get("slow_consumers")),
+            sent_msgs=_int(sent.get("msgs")),
+            sent_bytes=_int(sent.get("bytes")),
+            received_msgs=_int(received.get("msgs")),
+            received_bytes=_int(received.get("bytes")),
+            sent_route_msgs=_int(sent_routes.get("msgs")),
+            sent_route_bytes=_int(sent_routes.get("bytes")),
+            received_route_msgs=_int(received_routes.get("msgs")),
+            received_route_bytes=_int(received_routes.get("bytes")),
+        ))
+    return tuple(account for account in accounts if account.account)
+
+
+def parse_connz(data: dict) -> Connz:
+    data = _dict(data)
+    connections = []
+    for conn in _list(data.get("connections")):
+        conn = _dict(conn)
+        connections.append(ClientConn(
+            cid=_int(conn.get("cid")),
+            name=_str(conn.get("name")),
+            ip=_str(conn.get("ip")),
+            port=_int(conn.get("port")),
+            lang=_str(conn.get("lang")),
+            version=_str(conn.get("version")),
+            start=parse_time(conn.get("start")),
+            uptime=_str(conn.get("uptime")),
+            rtt=_str(conn.get("rtt")),
+            rtt_us=parse_rtt_us(conn.get("rtt")),
+            pending_bytes=_int(conn.get("pending_bytes")),
+            # The server's out_msgs went to the client: the client's msgs_in, and so on.
+            msgs_in=_int(conn.get("out_msgs")),
+            msgs_out=_int(conn.get("in_msgs")),
+            bytes_in=_int(conn.get("out_bytes")),
+            bytes_out=_int(conn.get("in_bytes")),
+            subscriptions=_int(conn.get("subscriptions")),
+        ))
+    return Connz(server_id=_str(data.get("server_id")), total=_int(data.get("total"), len(connections)),
+                 connections=tuple(connections))
+
+
+def parse_accountz(data: dict) -> AccountDetail | None:
+    """/accountz?acc=NAME; None when the answer has no account detail. Imports: 2.10+ give
+    `subject` (in the exporting account) and `local_subject`; 2.9 gives the local subject as
+    `subject` and the exporting account's as `to`."""
+    detail = _dict(_dict(data).get("account_detail"))
+    if not detail:
+        return None
+    imports = []
+    for entry in _list(detail.get("imports")):
+        entry = _dict(entry)
+        if "local_subject" in entry:
+            remote, local = _str(entry.get("subject")), _str(entry.get("local_subject"))
+        else:
+            local, remote = _str(entry.get("subject")), _str(entry.get("to")) or _str(entry.get("subject"))
+        imports.append(AccountImport(kind=_str(entry.get("type")), account=_str(entry.get("account")),
+                                     subject=remote, local_subject=local, invalid=bool(entry.get("invalid"))))
+    exports = []
+    for entry in _list(detail.get("exports")):
+        entry = _dict(entry)
+        exports.append(AccountExport(
+            kind=_str(entry.get("type")), subject=_str(entry.get("subject")),
+            token_required=bool(entry.get("token_req")),
+            approved_accounts=tuple(str(a) for a in _list(entry.get("approved_accounts")))))
+    return AccountDetail(
+        account=_str(detail.get("account_name")),
+        jetstream_enabled=bool(detail.get("jetstream_enabled")),
+        client_connections=_int(detail.get("client_connections")),
+        leafnode_connections=_int(detail.get("leafnode_connections")),
+        subscriptions=_int(detail.get("subscriptions")),
+        imports=tuple(imports),
+        exports=tuple(exports),
     )
 
 
@@ -666,6 +855,8 @@ async def fetch_node(client: httpx.AsyncClient, monitor_url: str, *, timeout: fl
         requests["leafz"] = _get_json(client, f"{base}/leafz", timeout)
     if jetstream:
         requests["jsz"] = _get_json(client, f"{base}/jsz", timeout, params=JSZ_QUERY)
+    # Every account's figures, those without connections too (unused=1).
+    requests["accstatz"] = _get_json(client, f"{base}/accstatz", timeout, params={"unused": "1"})
     results = await asyncio.gather(*requests.values(), return_exceptions=True)
     answers = dict(zip(requests, results))
     elapsed_ms = (time.perf_counter() - started) * 1000
@@ -678,12 +869,15 @@ async def fetch_node(client: httpx.AsyncClient, monitor_url: str, *, timeout: fl
         "leafz": lambda status, body: parse_leafz(body),
         "healthz": parse_healthz,
         "jsz": lambda status, body: parse_jsz(body),
+        "accstatz": lambda status, body: parse_accstatz(body),
     }
     for endpoint, parse in parsers.items():
         if endpoint not in answers:
             continue
         answer = answers[endpoint]
         if isinstance(answer, BaseException):
+            if endpoint == "accstatz" and str(answer).startswith("HTTP 404"):
+                continue  # a server older than /accstatz: no account figures, not an error
             partial_errors.append((endpoint, str(answer)))
             continue
         parsed[endpoint] = parse(*answer)
@@ -697,6 +891,7 @@ async def fetch_node(client: httpx.AsyncClient, monitor_url: str, *, timeout: fl
         leafs=parsed.get("leafz", ()),
         healthz=parsed.get("healthz"),
         jsz=parsed.get("jsz"),
+        accstatz=parsed.get("accstatz"),
         partial_errors=tuple(partial_errors),
     )
 
@@ -707,13 +902,81 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+def new_client() -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+    return httpx.AsyncClient(limits=limits, follow_redirects=False, verify=tls_context())
+
+
+def pooled_client(cluster_key) -> httpx.AsyncClient:
+    """This thread's long-lived client for one cluster, for polls run on core.aio's loop: the
+    connections to its nodes stay open between polls instead of being made every few seconds.
+    One client per cluster: httpcore scans its whole pool for every request."""
+    clients = aio.thread_local("monitoring_clients", dict)
+    if cluster_key not in clients:
+        clients[cluster_key] = new_client()
+    return clients[cluster_key]
+
+
 async def fetch_nodes(monitor_urls: list[str], *, timeout: float = DEFAULT_TIMEOUT,
                       jetstream: bool = True, client: httpx.AsyncClient | None = None) -> list[NodeSnapshot]:
-    """All nodes at once through one client; a dead or slow node costs at most its timeout.
-    Routes carry their peer's name on every server version (see with_peer_names)."""
+    """All nodes at once through one client (a new one unless given); a dead or slow node costs at
+    most its timeout. Routes carry their peer's name on every server version (see with_peer_names)."""
     if client is None:
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-        async with httpx.AsyncClient(limits=limits, follow_redirects=False, verify=tls_context()) as own_client:
+        async with new_client() as own_client:
             return await fetch_nodes(monitor_urls, timeout=timeout, jetstream=jetstream, client=own_client)
     return with_peer_names(await asyncio.gather(
         *(fetch_node(client, url, timeout=timeout, jetstream=jetstream) for url in monitor_urls)))
+
+
+async def fetch_connections(monitor_urls: list[str], *, account: str, limit: int = 1024,
+                            timeout: float = DEFAULT_TIMEOUT,
+                            client: httpx.AsyncClient | None = None) -> list[NodeConnections]:
+    """One account's client connections on every node at once (/connz?acc=...), one entry per
+    node in the given order; a node that cannot be read has its error instead."""
+    if client is None:
+        async with new_client() as own_client:
+            return await fetch_connections(monitor_urls, account=account, limit=limit, timeout=timeout,
+                                           client=own_client)
+    params = {"acc": account, "limit": str(limit), "subs": "false"}
+
+    async def one(url: str) -> NodeConnections:
+        try:
+            _, body = await _get_json(client, f"{url.rstrip('/')}/connz", timeout, params=params)
+        except MonitoringError as error:
+            return NodeConnections(monitor_url=url, error=str(error))
+        return NodeConnections(monitor_url=url, connz=parse_connz(body))
+
+    return list(await asyncio.gather(*(one(url) for url in monitor_urls)))
+
+
+async def fetch_account_detail(monitor_urls: list[str], *, account: str, timeout: float = DEFAULT_TIMEOUT,
+                               client: httpx.AsyncClient | None = None) -> AccountDetail | None:
+    """/accountz?acc=... asked of every node at once, the first answer wins (imports and exports
+    are the same on every node), the others are cancelled: one `timeout` bounds the whole.
+    None when the account is unknown to the nodes that answered; MonitoringError when none did."""
+    if client is None:
+        async with new_client() as own_client:
+            return await fetch_account_detail(monitor_urls, account=account, timeout=timeout, client=own_client)
+
+    async def one(url: str) -> AccountDetail | None:
+        _, body = await _get_json(client, f"{url.rstrip('/')}/accountz", timeout, params={"acc": account})
+        return parse_accountz(body)
+
+    tasks = {asyncio.ensure_future(one(url)): url for url in monitor_urls}
+    answered = False
+    try:
+        for done in asyncio.as_completed(list(tasks)):
+            try:
+                detail = await done
+            except MonitoringError:
+                continue
+            if detail is not None:
+                return detail
+            answered = True  # the account is unknown to that node
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if tasks and not answered:  # every request failed: say how, node by node, in their order
+        raise MonitoringError("; ".join(f"{url}: {task.exception()}" for task, url in tasks.items()))
+    return None

@@ -266,11 +266,39 @@ def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Clu
         cluster.last_polled_at, cluster.last_poll_ms = polled_at, poll_ms
         cluster.save()
         _store_account_streams(cluster, streams, polled_at)
+        _store_account_figures(cluster, snapshots, polled_at)
         Event.objects.bulk_create(
             Event(cluster=cluster, node=node, at=polled_at, kind=change.kind, severity=change.severity,
                   message=change.message) for node, change in changes)
         live.push_cluster_update(cluster, events=[change for _, change in changes])
+    _evaluate_alerts(cluster.pk)
     return cluster
+
+
+def _evaluate_alerts(cluster_id: int) -> None:
+    """Health checks and alerts over the poll just stored; their failure never fails the poll."""
+    from alerts.services import evaluate_cluster
+
+    try:
+        evaluate_cluster(cluster_id=cluster_id)
+    except Exception:  # noqa: BLE001 - logged with its traceback; the poll itself is stored
+        import logging
+
+        logging.getLogger(__name__).exception("alert evaluation of cluster %s failed", cluster_id)
+
+
+def _store_account_figures(cluster: Cluster, snapshots, polled_at) -> None:
+    """The registered accounts' figures from the nodes' /accstatz (unregistered ones are not kept)."""
+    from clusters.account_figures import account_figures
+
+    accounts = list(cluster.accounts.only("pk", "name", "figures"))
+    computed = account_figures(list(snapshots), {a.name: a.figures for a in accounts}, [a.name for a in accounts],
+                               at=polled_at)
+    if computed is None:
+        return
+    for account in accounts:
+        account.figures = computed[account.name]
+    Account.objects.bulk_update(accounts, ["figures"])
 
 
 def _store_account_streams(cluster: Cluster, streams, polled_at) -> None:

@@ -35,6 +35,7 @@ def node_figures(snapshot: NodeSnapshot, previous: dict | None) -> dict:
         "remotes": varz.remotes,
         "leafnodes": varz.leafnodes,
         "max_payload": varz.max_payload,
+        "max_connections": varz.max_connections,
         "jetstream": varz.jetstream_enabled,
         "healthz": (snapshot.healthz.status or ("ok" if snapshot.healthz.ok else "error")) if snapshot.healthz else None,
         "healthz_error": snapshot.healthz.error if snapshot.healthz else "",
@@ -79,7 +80,8 @@ def stream_dict(stream: StreamState) -> dict:
     consumers = []
     for consumer in stream.consumers:
         item = {f.name: getattr(consumer, f.name) for f in fields(consumer)}
-        item.update(last_active=_iso(consumer.last_active), metadata=dict(consumer.metadata))
+        item.update(last_active=_iso(consumer.last_active), last_delivered=_iso(consumer.last_delivered),
+                    last_acked=_iso(consumer.last_acked), metadata=dict(consumer.metadata))
         consumers.append(item)
     data["consumers"] = consumers
     return data

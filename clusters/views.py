@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -26,8 +27,13 @@ def superuser_required(view):
 
 @require_GET
 def overview(request):
+    from accounts.selectors import home_accounts
+
     clusters = selectors.visible_clusters(request.user)
     context = {"clusters": [live.cluster_brief(cluster) for cluster in clusters]}
+    if not request.user.is_superuser:  # superusers get the cross-account overview instead
+        context["your_accounts"] = home_accounts(request.user)
+        context["usage_percent"] = settings.ALERT_ACCOUNT_JETSTREAM_WARNING
     if request.user.is_superuser:
         seen = stack.last_heartbeat()
         context.update(database=stack.check_database(), redis=stack.check_redis(),

@@ -224,6 +224,58 @@ async def consumer_info(nc, stream: str, consumer: str, *, timeout: float = API_
     return await api_request(nc, f"$JS.API.CONSUMER.INFO.{stream}.{consumer}", timeout=timeout)
 
 
+@dataclass(frozen=True)
+class AccountInfo:
+    """An account's JetStream usage and limits ($JS.API.INFO); a limit of -1 means unlimited.
+
+    With tiered limits (R1, R3, ...) the server sends the account-wide `limits` as zeros and
+    each tier's usage and limits under `tiers` (name -> AccountInfo of that tier)."""
+
+    memory: int
+    storage: int
+    streams: int
+    consumers: int
+    max_memory: int = -1
+    max_storage: int = -1
+    max_streams: int = -1
+    max_consumers: int = -1
+    tiers: tuple[tuple[str, AccountInfo], ...] = ()
+
+    def as_dict(self) -> dict:
+        """The stored shape of Account.jetstream (other code reads these keys); "tiers" only
+        when the account has tiered limits."""
+        stored = {"memory": self.memory, "storage": self.storage, "streams": self.streams,
+                  "consumers": self.consumers,
+                  "limits": {"max_memory": self.max_memory, "max_storage": self.max_storage,
+                             "max_streams": self.max_streams, "max_consumers": self.max_consumers}}
+        if self.tiers:
+            stored["tiers"] = {name: tier.as_dict() for name, tier in self.tiers}
+        return stored
+
+
+def parse_account_info(data: dict) -> AccountInfo:
+    def number(source: dict, key: str, default: int) -> int:
+        value = source.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+    limits = data.get("limits") if isinstance(data.get("limits"), dict) else {}
+    tiers = data.get("tiers") if isinstance(data.get("tiers"), dict) else {}
+    return AccountInfo(
+        memory=number(data, "memory", 0), storage=number(data, "storage", 0),
+        streams=number(data, "streams", 0), consumers=number(data, "consumers", 0),
+        max_memory=number(limits, "max_memory", -1), max_storage=number(limits, "max_storage", -1),
+        max_streams=number(limits, "max_streams", -1), max_consumers=number(limits, "max_consumers", -1),
+        tiers=tuple((str(name), parse_account_info({**tier, "tiers": None}))
+                    for name, tier in sorted(tiers.items()) if isinstance(tier, dict)))
+
+
+async def account_info(settings: ConnectionSettings, *, timeout: float = API_TIMEOUT,
+                       connect_timeout: float = CONNECT_TIMEOUT) -> AccountInfo:
+    """The account's JetStream usage and limits over its own connection."""
+    async with connection(settings, timeout=connect_timeout) as nc:
+        return parse_account_info(await api_request(nc, "$JS.API.INFO", timeout=timeout))
+
+
 def _headers(raw: bytes) -> tuple[tuple[str, str], ...]:
     """NATS/1.0 header block -> ((name, value), ...), order and repeats kept."""
     lines = raw.decode("utf-8", "replace").split("\r\n")

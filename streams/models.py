@@ -1,4 +1,4 @@
-"""The audit trail of actions on NATS: append-only."""
+"""The audit trail of actions on NATS and on who may reach which account: append-only."""
 
 from django.conf import settings
 from django.db import models
@@ -12,6 +12,12 @@ class Action(models.TextChoices):
     CREATE_STREAM = "create_stream", "create stream"
     UPDATE_STREAM = "update_stream", "edit stream limits"
     DELETE_STREAM = "delete_stream", "delete stream"
+    CREATE_TEAM = "create_team", "create team"
+    DELETE_TEAM = "delete_team", "delete team"
+    GRANT = "grant", "grant an account to a team"
+    REVOKE = "revoke", "revoke an account from a team"
+    SET_MEMBER = "set_member", "add a team member or change their role"
+    REMOVE_MEMBER = "remove_member", "remove a team member"
 
 
 class Outcome(models.TextChoices):

@@ -10,7 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from clusters.monitoring import fetch_node, fetch_nodes, streams_by_leader
+from clusters.monitoring import (
+    MonitoringError,
+    fetch_account_detail,
+    fetch_node,
+    fetch_nodes,
+    streams_by_leader,
+)
 from devstack.ports import free_port
 from tests.support.fleet import publish_when_ready
 
@@ -255,3 +261,23 @@ async def test_a_failing_endpoint_leaves_the_node_up_and_is_reported():
     assert snapshot.jsz is None
     assert dict(snapshot.partial_errors) == {"jsz": "HTTP 500 Internal Server Error"}
     assert snapshot.healthz is not None and snapshot.healthz.ok
+
+
+async def test_account_detail_asks_every_node_at_once_within_one_timeout(nats_cluster):
+    """Slow nodes ahead of a real one cost nothing: the first answer wins. With none answering,
+    the whole read costs one timeout, not one per node."""
+    with http_server(sleeps_then_answers) as slow_a, http_server(sleeps_then_answers) as slow_b, \
+            http_server(sleeps_then_answers) as slow_c:
+        started = time.monotonic()
+        detail = await fetch_account_detail([slow_a, slow_b, slow_c, nats_cluster.monitor_urls[0]],
+                                            account="TEAM_A", timeout=TIMEOUT)
+        answered = time.monotonic() - started
+        assert detail is not None and detail.account == "TEAM_A"
+        assert answered < TIMEOUT
+
+        started = time.monotonic()
+        with pytest.raises(MonitoringError) as raised:
+            await fetch_account_detail([slow_a, slow_b, slow_c], account="TEAM_A", timeout=TIMEOUT)
+        failed = time.monotonic() - started
+    assert failed < 2 * TIMEOUT  # one after the other: 3 x TIMEOUT
+    assert all(f"{url}: timed out after {TIMEOUT:g}s" in str(raised.value) for url in (slow_a, slow_b, slow_c))

@@ -8,7 +8,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
 from clusters import polling
 from streams.models import AuditEntry
-from tests.support.fleet import publish_when_ready, register_fleet, run_nats
+from tests.support.fleet import delete_all_streams, fetch_when_led, publish_when_ready, register_fleet, run_nats
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,12 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def fleet(nats_cluster, make_user):
     cluster, accounts, users = register_fleet(nats_cluster, make_user)
     yield cluster, accounts, users
-
-    async def clean(nc, js):
-        for info in await js.streams_info():
-            await js.delete_stream(info.config.name)
-
-    run_nats(nats_cluster, "TEAM_A", clean)
+    delete_all_streams(nats_cluster, accounts=("TEAM_A",))
 
 
 def client_for(user) -> Client:
@@ -42,20 +37,6 @@ def make_stream(nats_cluster, name="ORDERS", subjects=("orders.>",), replicas=3,
             await publish_when_ready(js, subject, body)
 
     run_nats(nats_cluster, "TEAM_A", work)
-
-
-async def fetch_when_led(subscription, count: int, attempts: int = 20):
-    """Fetch, waiting out the moment right after creation when the consumer has no leader yet."""
-    import asyncio
-
-    from nats.js.errors import ServiceUnavailableError
-
-    for _ in range(attempts):
-        try:
-            return await subscription.fetch(count, timeout=5)
-        except ServiceUnavailableError:
-            await asyncio.sleep(0.25)
-    raise AssertionError("the consumer never got a leader")
 
 
 def stream_state(nats_cluster, name="ORDERS") -> dict:

@@ -3,7 +3,7 @@
 import asyncio
 
 import nats
-from nats.js.errors import NoStreamResponseError
+from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 
 from clusters import services
 from clusters.models import Account, Membership, Role, Team, TeamGrant
@@ -56,3 +56,25 @@ async def publish_when_ready(js, subject: str, body: bytes, attempts: int = 40):
         except NoStreamResponseError:
             await asyncio.sleep(0.25)
     raise AssertionError(f"no stream answered for {subject}")
+
+
+def delete_all_streams(nats_cluster, accounts=("TEAM_A", "TEAM_B")) -> None:
+    """Leave the module's NATS cluster without streams for the next test."""
+
+    async def clean(nc, js):
+        for info in await js.streams_info():
+            await js.delete_stream(info.config.name)
+
+    for account in accounts:
+        run_nats(nats_cluster, account, clean)
+
+
+async def fetch_when_led(subscription, count: int, attempts: int = 40):
+    """Fetch, waiting out the moment right after creation when the consumer has no leader yet
+    (the server answers 503)."""
+    for _ in range(attempts):
+        try:
+            return await subscription.fetch(count, timeout=5)
+        except ServiceUnavailableError:
+            await asyncio.sleep(0.25)
+    raise AssertionError("the consumer never got a leader")
