@@ -20,3 +20,21 @@ def poll_cluster(cluster_id: int, leased: bool = False) -> None:
 @shared_task(ignore_result=True)
 def downsample_history() -> None:
     retention.downsample_and_prune()
+
+
+@shared_task(ignore_result=True)
+def refresh_accounts() -> int:
+    """Fan out one refresh of the accounts' JetStream usage and limits per cluster."""
+    from clusters.models import Cluster
+
+    cluster_ids = list(Cluster.objects.values_list("pk", flat=True))
+    for cluster_id in cluster_ids:
+        refresh_cluster_accounts.delay(cluster_id)
+    return len(cluster_ids)
+
+
+@shared_task(ignore_result=True)
+def refresh_cluster_accounts(cluster_id: int) -> int:
+    from accounts import services
+
+    return services.refresh_cluster_accounts(cluster_id=cluster_id)

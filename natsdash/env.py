@@ -190,3 +190,33 @@ def env_log_level(name: str, default: str) -> str:
 def env_path(name: str, default: Path) -> Path:
     value = _raw(name)
     return Path(value).expanduser().resolve() if value else default
+
+
+def env_seconds_map(name: str, default: dict[str, float]) -> dict[str, float]:
+    """Comma-separated NAME=SECONDS pairs such as "node.unreachable=60,node.restarted=0"."""
+    value = _raw(name)
+    if value is None:
+        return dict(default)
+    result = {}
+    for part in value.split(","):
+        key, sep, seconds = part.partition("=")
+        key, seconds = key.strip(), seconds.strip()
+        if not sep or not key or not all(c.isalnum() or c in "._-" for c in key):
+            raise ImproperlyConfigured(f"{name} entry {part.strip()!r} is not NAME=SECONDS")
+        try:
+            number = float(seconds)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} entry {part.strip()!r}: {seconds!r} is not a number") from None
+        if number < 0:
+            raise ImproperlyConfigured(f"{name} entry {part.strip()!r} is negative")
+        result[key] = number
+    return result
+
+
+def env_http_url(name: str, default: str) -> str:
+    """An http:// or https:// address such as https://dash.example.com (no trailing slash kept)."""
+    value = _raw(name) or default
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an address like https://dash.example.com")
+    return value.rstrip("/")

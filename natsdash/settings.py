@@ -10,11 +10,13 @@ from natsdash.env import (
     env_database,
     env_float,
     env_hosts,
+    env_http_url,
     env_int,
     env_log_level,
     env_origins,
     env_path,
     env_redis_url,
+    env_seconds_map,
     env_secret_key,
     env_str,
 )
@@ -55,6 +57,50 @@ SAMPLES_MINUTE_DAYS = env_int("SAMPLES_MINUTE_DAYS", 2, minimum=1)
 SAMPLES_HOUR_DAYS = env_int("SAMPLES_HOUR_DAYS", 90, minimum=1)
 EVENTS_DAYS = env_int("EVENTS_DAYS", 30, minimum=1)
 
+# Health checks and alerts. A check must fail for ALERT_FOR_SECONDS (or its own period in
+# ALERT_FOR_SECONDS_BY_CHECK, by check name or family such as "node") before its alert fires,
+# and be fine for ALERT_RESOLVE_SECONDS before it resolves. Thresholds: 0 turns a level off.
+ALERT_FOR_SECONDS = env_float("ALERT_FOR_SECONDS", 300.0, minimum=0)
+ALERT_RESOLVE_SECONDS = env_float("ALERT_RESOLVE_SECONDS", 60.0, minimum=0)
+ALERT_FOR_SECONDS_BY_CHECK = env_seconds_map(
+    "ALERT_FOR_SECONDS_BY_CHECK", {"node.unreachable": 60.0, "meta.leader": 60.0, "node.restarted": 0.0})
+ALERT_HISTORY_DAYS = env_int("ALERT_HISTORY_DAYS", 30, minimum=1)
+ALERT_NODE_RESTART_SECONDS = env_float("ALERT_NODE_RESTART_SECONDS", 600.0, minimum=0)
+ALERT_NODE_CPU_WARNING = env_float("ALERT_NODE_CPU_WARNING", 80.0, minimum=0)
+ALERT_NODE_CPU_CRITICAL = env_float("ALERT_NODE_CPU_CRITICAL", 95.0, minimum=0)
+ALERT_NODE_MEMORY_WARNING_MIB = env_float("ALERT_NODE_MEMORY_WARNING_MIB", 2048.0, minimum=0)
+ALERT_NODE_MEMORY_CRITICAL_MIB = env_float("ALERT_NODE_MEMORY_CRITICAL_MIB", 4096.0, minimum=0)
+ALERT_NODE_CONNECTIONS_WARNING = env_float("ALERT_NODE_CONNECTIONS_WARNING", 80.0, minimum=0)
+ALERT_NODE_CONNECTIONS_CRITICAL = env_float("ALERT_NODE_CONNECTIONS_CRITICAL", 95.0, minimum=0)
+ALERT_SLOW_CONSUMERS_WARNING = env_float("ALERT_SLOW_CONSUMERS_WARNING", 1.0, minimum=0)
+ALERT_SLOW_CONSUMERS_CRITICAL = env_float("ALERT_SLOW_CONSUMERS_CRITICAL", 100.0, minimum=0)
+ALERT_SLOW_CONSUMERS_WINDOW = env_float("ALERT_SLOW_CONSUMERS_WINDOW", 300.0, minimum=1)
+ALERT_STREAM_LIMIT_WARNING = env_float("ALERT_STREAM_LIMIT_WARNING", 80.0, minimum=0)
+ALERT_STREAM_LIMIT_CRITICAL = env_float("ALERT_STREAM_LIMIT_CRITICAL", 95.0, minimum=0)
+ALERT_CONSUMER_PENDING_WARNING = env_float("ALERT_CONSUMER_PENDING_WARNING", 1000.0, minimum=0)
+ALERT_CONSUMER_PENDING_CRITICAL = env_float("ALERT_CONSUMER_PENDING_CRITICAL", 10000.0, minimum=0)
+ALERT_CONSUMER_ACK_PENDING_WARNING = env_float("ALERT_CONSUMER_ACK_PENDING_WARNING", 500.0, minimum=0)
+ALERT_CONSUMER_ACK_PENDING_CRITICAL = env_float("ALERT_CONSUMER_ACK_PENDING_CRITICAL", 1000.0, minimum=0)
+ALERT_CONSUMER_REDELIVERED_WARNING = env_float("ALERT_CONSUMER_REDELIVERED_WARNING", 100.0, minimum=0)
+ALERT_CONSUMER_REDELIVERED_CRITICAL = env_float("ALERT_CONSUMER_REDELIVERED_CRITICAL", 1000.0, minimum=0)
+ALERT_ACCOUNT_JETSTREAM_WARNING = env_float("ALERT_ACCOUNT_JETSTREAM_WARNING", 80.0, minimum=0)
+ALERT_ACCOUNT_JETSTREAM_CRITICAL = env_float("ALERT_ACCOUNT_JETSTREAM_CRITICAL", 95.0, minimum=0)
+# Accounts: seconds between refreshes of every account's JetStream usage and limits. What needs
+# attention on the landing page is what the health checks warn about (the ALERT_* warning levels).
+ACCOUNT_INFO_INTERVAL = env_int("ACCOUNT_INFO_INTERVAL", 60, minimum=5)
+
+# Notifications of alerts: attempts per delivery (webhooks and NATS subjects), seconds before the
+# first retry (doubling after each failed attempt, at most an hour), seconds one attempt may take,
+# and the dashboard's address for the links in notifications.
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 5, minimum=1)
+NOTIFY_RETRY_BACKOFF = env_float("NOTIFY_RETRY_BACKOFF", 10.0, minimum=0.1)
+NOTIFY_TIMEOUT = env_float("NOTIFY_TIMEOUT", 10.0, minimum=0.1)
+NOTIFY_BASE_URL = env_http_url("NOTIFY_BASE_URL", "http://localhost:8000")
+# /metrics: per-consumer series (off: consumer figures summed per stream) and the most series
+# one metric family may carry (beyond it series are left out and counted in natsdash_metrics_series_dropped).
+METRICS_CONSUMER_LABELS = env_bool("METRICS_CONSUMER_LABELS", True)
+METRICS_MAX_SERIES = env_int("METRICS_MAX_SERIES", 10000, minimum=1)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -69,6 +115,10 @@ INSTALLED_APPS = [
     "core",
     "clusters",
     "streams",
+    "alerts",
+    "notifications",
+    "metrics",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +146,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "alerts.context.firing_count",
             ],
         },
     },
@@ -148,6 +199,8 @@ CELERY_BEAT_SCHEDULE = {
     # Checks every second which clusters are due (POLL_INTERVAL, or a cluster's own interval).
     "poll-all": {"task": "clusters.tasks.poll_all", "schedule": 1.0, "options": {"expires": 5}},
     "downsample-history": {"task": "clusters.tasks.downsample_history", "schedule": 60.0},
+    "refresh-accounts": {"task": "clusters.tasks.refresh_accounts", "schedule": float(ACCOUNT_INFO_INTERVAL),
+                         "options": {"expires": ACCOUNT_INFO_INTERVAL}},
 }
 
 LOGGING = {

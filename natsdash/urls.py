@@ -13,4 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("clusters.urls")),
     path("", include("streams.urls")),
+    path("", include("alerts.urls")),
+    path("", include("notifications.urls")),
+    path("", include("metrics.urls")),
+    path("", include("accounts.urls")),
 ]

@@ -30,4 +30,15 @@ document.addEventListener("live:heartbeat", (e) => {
   if (state) { state.textContent = "running"; state.className = "ok"; }
 });
 
+// Alerts fired or resolved: re-read the count this user may see (pushes carry no names).
+const alertsBadge = document.getElementById("alerts-badge");
+document.addEventListener("live:alert", async () => {
+  if (!alertsBadge) return;
+  const response = await fetch(alertsBadge.dataset.api, { headers: { Accept: "application/json" } });
+  if (!response.ok) return;
+  const { firing_count: count } = await response.json();
+  alertsBadge.dataset.count = count;
+  alertsBadge.textContent = `${count} firing`;
+});
+
 connect(1000);

@@ -36,6 +36,10 @@ def load_settings(tmp_path, **variables) -> subprocess.CompletedProcess:
         ("CSRF_TRUSTED_ORIGINS", "dash.example.com"),
         ("LOG_LEVEL", "LOUD"),
         ("HEARTBEAT_INTERVAL", "0"),
+        ("ALERT_FOR_SECONDS_BY_CHECK", "node.cpu"),
+        ("ALERT_FOR_SECONDS_BY_CHECK", "node.cpu=soon"),
+        ("ALERT_FOR_SECONDS_BY_CHECK", "node.cpu=-5"),
+        ("ALERT_CONSUMER_PENDING_WARNING", "many"),
     ],
 )
 def test_bad_values_stop_start_up_naming_the_variable(tmp_path, variable, value):
@@ -88,3 +92,10 @@ def test_secret_key_placeholder_refused_outside_debug(monkeypatch, tmp_path):
     with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
         env.env_secret_key("SECRET_KEY", debug=False, key_file=tmp_path / "k")
     assert env.env_secret_key("SECRET_KEY", debug=True, key_file=tmp_path / "k").startswith("django-insecure")
+
+
+def test_env_seconds_map(monkeypatch):
+    monkeypatch.setenv("SOME_PERIODS", " node.unreachable=30, consumer=0.5 ")
+    assert env.env_seconds_map("SOME_PERIODS", {}) == {"node.unreachable": 30.0, "consumer": 0.5}
+    monkeypatch.delenv("SOME_PERIODS")
+    assert env.env_seconds_map("SOME_PERIODS", {"node": 1.0}) == {"node": 1.0}
