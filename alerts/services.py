@@ -58,17 +58,24 @@ def thresholds_of(cluster: Cluster) -> checks.Thresholds:
     return checks.Thresholds(default_thresholds(), overrides)
 
 
-def polled_state(cluster: Cluster, now) -> checks.PolledState:
-    nodes = tuple(checks.NodeView(name=n.display_name, status=n.status, error=n.error, figures=n.figures or {})
-                  for n in cluster.nodes.all())
-    streams = []
-    for entry in AccountStreams.objects.filter(cluster=cluster).order_by("account"):
-        streams += [json.loads(text) for text in entry.detail_json_rows()]
+def polled_state(cluster: Cluster, now, *, nodes=None, streams=None, accounts=None) -> checks.PolledState:
+    """The checks' view of the cluster's latest poll. A caller that holds the poll in memory
+    (clusters.services.record_poll) passes its nodes, stream rows (clusters.state.stream_dict) and
+    accounts; what it leaves out is read from the database."""
+    if nodes is None:
+        nodes = cluster.nodes.all()
+    if streams is None:
+        streams = []
+        for entry in AccountStreams.objects.filter(cluster=cluster).order_by("account"):
+            streams += [json.loads(text) for text in entry.detail_json_rows()]
+    if accounts is None:
+        accounts = cluster.accounts.only("name", "jetstream")
     # Account.jetstream (usage and limits) is optional: without it the account checks are skipped.
-    accounts = tuple(checks.AccountView(name=a.name, jetstream=getattr(a, "jetstream", None) or None)
-                     for a in cluster.accounts.all())
-    return checks.PolledState(cluster=cluster.name, now=now, nodes=nodes, topology=cluster.topology or {},
-                              streams=tuple(streams), accounts=accounts)
+    return checks.PolledState(
+        cluster=cluster.name, now=now, topology=cluster.topology or {}, streams=tuple(streams),
+        nodes=tuple(checks.NodeView(name=n.display_name, status=n.status, error=n.error, figures=n.figures or {})
+                    for n in nodes),
+        accounts=tuple(checks.AccountView(name=a.name, jetstream=a.jetstream or None) for a in accounts))
 
 
 def _view(alert: Alert) -> rules.AlertView:
@@ -111,56 +118,77 @@ _STEPPED_FIELDS = ("state", "severity", "value", "peak", "threshold", "message",
 
 
 def evaluate_cluster(*, cluster_id: int, now=None) -> list[checks.CheckResult]:
-    """Run every check over the cluster's latest poll, store the results, and move its alerts:
-    open, fire, resolve or drop them by their rules. Signals and pushes go after commit."""
+    """Run every check over the cluster's latest poll as stored; see evaluate_poll."""
     now = now or timezone.now()
-    with transaction.atomic():
-        cluster = Cluster.objects.select_for_update().get(pk=cluster_id)
-        health = ClusterHealth.objects.filter(cluster=cluster).first()
-        options = checks.Settings(slow_consumer_window=settings.ALERT_SLOW_CONSUMERS_WINDOW)
-        results, memory = checks.evaluate(polled_state(cluster, now), thresholds_of(cluster),
-                                          health.memory if health else {}, options)
-        rows, ok_counts = checks.for_storage(results)
-        ClusterHealth.objects.update_or_create(cluster=cluster, defaults={
-            "evaluated_at": now, "results": rows, "ok_counts": ok_counts, "memory": memory})
+    cluster = Cluster.objects.get(pk=cluster_id)
+    return evaluate_poll(cluster=cluster, polled=polled_state(cluster, now))
 
-        by_key = {result.key: result for result in results}
-        open_alerts = {a.key: a for a in Alert.objects.filter(cluster=cluster, state__in=OPEN_STATES)}
-        for alert in open_alerts.values():
-            alert.cluster = cluster  # the one already read: no query per alert for its name
-        unchanged: list[Alert] = []  # open alerts whose figures moved but not their state
-        for key in sorted(set(by_key) | set(open_alerts)):
-            result, alert = by_key.get(key), open_alerts.get(key)
-            if alert is None and (result is None or not result.failing):
-                continue
-            check = result.check if result else alert.check_name
-            rule = rules.rule_for(check, for_seconds=settings.ALERT_FOR_SECONDS,
-                                  resolve_seconds=settings.ALERT_RESOLVE_SECONDS,
-                                  per_check=settings.ALERT_FOR_SECONDS_BY_CHECK)
-            view, happened = rules.step(_view(alert) if alert else None, _observation(result), now, rule)
-            if happened == rules.NONE:
-                continue
-            if happened == rules.DROPPED:
-                alert.delete()
-                continue
-            if alert is None:
-                alert = Alert(cluster=cluster, account=result.account, check_name=result.check, target=result.target,
-                              key=key)
+
+def evaluate_poll(*, cluster: Cluster, polled: checks.PolledState) -> list[checks.CheckResult]:
+    """Run every check over one poll, store the results, and move the cluster's alerts: open,
+    fire, resolve or drop them by their rules. Signals and pushes go after commit.
+
+    Called after each poll under the cluster's poll lease, which keeps evaluations of one cluster
+    apart: the moves are worked out first, and the transaction only writes them."""
+    now = polled.now
+    health = ClusterHealth.objects.filter(cluster=cluster).first()
+    options = checks.Settings(slow_consumer_window=settings.ALERT_SLOW_CONSUMERS_WINDOW)
+    results, memory = checks.evaluate(polled, thresholds_of(cluster), health.memory if health else {}, options)
+    rows, ok_counts = checks.for_storage(results)
+
+    by_key = {result.key: result for result in results}
+    open_alerts = {a.key: a for a in Alert.objects.filter(cluster=cluster, state__in=OPEN_STATES)}
+    moves: list[tuple[Alert, str]] = []
+    for key in sorted(set(by_key) | set(open_alerts)):
+        result, alert = by_key.get(key), open_alerts.get(key)
+        if alert is None and (result is None or not result.failing):
+            continue
+        check = result.check if result else alert.check_name
+        rule = rules.rule_for(check, for_seconds=settings.ALERT_FOR_SECONDS,
+                              resolve_seconds=settings.ALERT_RESOLVE_SECONDS,
+                              per_check=settings.ALERT_FOR_SECONDS_BY_CHECK)
+        view, happened = rules.step(_view(alert) if alert else None, _observation(result), now, rule)
+        if happened == rules.NONE:
+            continue
+        if alert is None:
+            alert = Alert(cluster=cluster, account=result.account, check_name=result.check, target=result.target,
+                          key=key)
+        alert.cluster = cluster  # the one already read: no query per alert for its name
+        if happened != rules.DROPPED:
             for name in _STEPPED_FIELDS:
                 setattr(alert, name, getattr(view, name))
-            if happened == rules.UPDATED and alert.pk is not None:
+        moves.append((alert, happened))
+
+    with transaction.atomic():
+        if health is None:
+            ClusterHealth.objects.create(cluster=cluster, evaluated_at=now, results=rows, ok_counts=ok_counts,
+                                         memory=memory)
+        else:
+            health.evaluated_at, health.results, health.ok_counts, health.memory = now, rows, ok_counts, memory
+            health.save(update_fields=["evaluated_at", "results", "ok_counts", "memory"])
+        unchanged: list[Alert] = []  # open alerts whose figures moved but not their state
+        for alert, happened in moves:
+            if happened == rules.DROPPED:
+                alert.delete()
+            elif happened == rules.UPDATED and alert.pk is not None:
                 unchanged.append(alert)
-                continue
-            alert.save()
-            if happened == rules.FIRED:
-                _announce(alert, alert_fired)
-            elif happened == rules.RESOLVED_NOW:
-                _announce(alert, alert_resolved)
+            else:
+                alert.save()
+                if happened == rules.FIRED:
+                    _announce(alert, alert_fired)
+                elif happened == rules.RESOLVED_NOW:
+                    _announce(alert, alert_resolved)
         if unchanged:
             Alert.objects.bulk_update(unchanged, _STEPPED_FIELDS, batch_size=500)
-        Alert.objects.filter(cluster=cluster, state=AlertState.RESOLVED,
-                             resolved_at__lt=now - timedelta(days=settings.ALERT_HISTORY_DAYS)).delete()
     return results
+
+
+def prune_history(*, now=None) -> int:
+    """Drop alerts resolved more than ALERT_HISTORY_DAYS ago (run with the samples' retention)."""
+    now = now or timezone.now()
+    deleted, _ = Alert.objects.filter(state=AlertState.RESOLVED,
+                                      resolved_at__lt=now - timedelta(days=settings.ALERT_HISTORY_DAYS)).delete()
+    return deleted
 
 
 # -- thresholds set in the UI ---------------------------------------------------------------

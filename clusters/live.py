@@ -38,11 +38,13 @@ def cluster_brief(cluster) -> dict:
     }
 
 
-def push_cluster_update(cluster, *, events) -> None:
+def push_cluster_update(cluster, *, events, nodes=None) -> None:
+    """`nodes`: the cluster's nodes as just saved, when the caller holds them (else read)."""
     brief = cluster_brief(cluster)
+    nodes = cluster.nodes.all() if nodes is None else nodes
     push_after_commit(cluster_group(cluster.pk), "cluster", {
         **brief,
-        "nodes": [node_brief(node) for node in cluster.nodes.all()],
+        "nodes": [node_brief(node) for node in nodes],
         "topology": cluster.topology,
         "events": [{"kind": e.kind, "severity": e.severity, "message": e.message} for e in events],
     }, cluster=cluster.name)

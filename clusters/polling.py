@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clusters import monitoring, services
-from clusters.models import Cluster
+from clusters.models import Cluster, Node
 from core import aio
 
 
@@ -39,8 +39,7 @@ def poll_cluster(cluster_id: int, *, leased: bool = False) -> Cluster | None:
     if not leased and not take_lease(cluster_id):
         return None
     try:
-        cluster = Cluster.objects.get(pk=cluster_id)
-        urls = list(cluster.nodes.values_list("monitor_url", flat=True))
+        urls = list(Node.objects.filter(cluster_id=cluster_id).values_list("monitor_url", flat=True))
         polled_at = timezone.now()
         started = time.perf_counter()
         snapshots = aio.run(monitoring.fetch_nodes(urls, timeout=settings.MONITOR_TIMEOUT,
@@ -58,14 +57,13 @@ def due_cluster_ids(now=None) -> list[int]:
             if cluster.is_due(now)]
 
 
-def lease_due_clusters(now=None) -> list[int]:
-    """The due clusters whose lease this call took: a cluster already queued or being polled is
-    skipped, so a slow worker never collects a queue of repeated polls."""
-    leased = []
+def lease_due_clusters(now=None):
+    """Yields each due cluster as soon as its lease is taken, so its poll can start while the
+    rest are leased: a cluster already queued or being polled is skipped, so a slow worker never
+    collects a queue of repeated polls."""
     for cluster_id in due_cluster_ids(now):
         if take_lease(cluster_id):
-            if Cluster.objects.get(pk=cluster_id).is_due(timezone.now()):
-                leased.append(cluster_id)
+            if Cluster.objects.only("pk", "poll_interval", "last_polled_at").get(pk=cluster_id).is_due(timezone.now()):
+                yield cluster_id
             else:  # polled between the two reads
                 release_lease(cluster_id)
-    return leased

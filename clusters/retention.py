@@ -10,6 +10,7 @@ from django.db.models import Avg
 from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
+import alerts.services
 import notifications.services
 from clusters.models import ConsumerSample, Event, NodeSample, Resolution, StreamSample
 
@@ -50,5 +51,6 @@ def downsample_and_prune(now=None) -> dict:
         expired, _ = model.objects.filter(resolution=Resolution.HOUR, at__lt=hour_cutoff).delete()
         report[model.__name__] = {"minute_rows": minutes, "hour_rows": hours, "expired": expired}
     report["events_expired"] = Event.objects.filter(at__lt=now - timedelta(days=settings.EVENTS_DAYS)).delete()[0]
+    report["alerts_expired"] = alerts.services.prune_history(now=now)
     report["notifications"] = notifications.services.prune_history(now=now)
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from clusters.models import Account, ApiToken, Cluster, Membership, Node, Team, TeamGrant
 from clusters.provisioning import AccountPlan, ClusterPlan, ProvisionError, ProvisionPlan
@@ -197,124 +198,146 @@ def api_token_for(*, user) -> str:
 # -- polls --------------------------------------------------------------------------------------
 
 
+# What a poll writes; everything else on these rows belongs to users and the admin.
+POLLED_NODE_FIELDS = ("server_name", "server_id", "version", "started_at", "status", "error", "last_seen_at",
+                      "figures")
+POLLED_CLUSTER_FIELDS = ("nats_cluster_name", "status", "topology", "summary", "last_polled_at", "last_poll_ms")
+
+
 def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Cluster:
     """Store one poll: latest node state, samples, topology, merged JetStream state, events;
-    then push a compact update to the cluster's live group once the transaction commits."""
+    then push a compact update to the cluster's live group once the transaction commits.
+
+    The cluster's lease keeps other polls of it away, so everything is worked out from the
+    stored state before the transaction, which only writes: on SQLite, whose writers take turns,
+    the write lock is held for the writes alone."""
     from clusters import live, monitoring, state, topology
-    from clusters.models import ConsumerSample, Event, NodeSample, StreamSample
+    from clusters.models import ConsumerSample, Event, NodeSample, Resolution, StreamSample
+    from core.db import insert_rows
+
+    raw = int(Resolution.RAW)
+    cluster = Cluster.objects.get(pk=cluster_id)
+    nodes = {node.monitor_url: node for node in cluster.nodes.all()}
+    by_url = {snapshot.monitor_url: snapshot for snapshot in snapshots}
+    changes: list[tuple[Node | None, state.Change]] = []
+    samples = []
+    for url, node in nodes.items():
+        snapshot = by_url.get(url)
+        if snapshot is None:
+            continue
+        for change in state.node_changes(name=node.display_name, monitor_url=url, was_status=node.status,
+                                         was_server_id=node.server_id, snapshot=snapshot):
+            changes.append((node, change))
+        if snapshot.up:
+            figures = state.node_figures(snapshot, node.figures if node.status == "up" else None)
+            varz = snapshot.varz
+            node.server_name, node.server_id, node.version = varz.server_name, varz.server_id, varz.version
+            node.started_at = varz.start
+            node.status, node.error, node.last_seen_at, node.figures = "up", "", polled_at, figures
+            samples.append((node.pk, polled_at, raw, *(figures.get(name) for name in NodeSample.VALUES)))
+        else:
+            node.status, node.error = "down", snapshot.error
+
+    expected = [topology.ExpectedNode(monitor_url=n.monitor_url, server_name=n.server_name) for n in nodes.values()]
+    graph = topology.build_topology(expected, monitoring.with_peer_names(snapshots)).as_dict()
+    previous_graph = cluster.topology or {}
+    graph["edges"] = state.edges_with_rates(previous_graph, graph, polled_at)
+    graph["polled_at"] = polled_at.isoformat()
+    for change in state.topology_changes(previous_graph, graph):
+        changes.append((None, change))
+
+    streams = state.merge_streams(list(snapshots))
+    stream_rows = [state.stream_dict(stream) for stream in streams]
+    up = [snapshot for snapshot in snapshots if snapshot.up]
+    cluster.nats_cluster_name = next((s.varz.cluster_name for s in up if s.varz.cluster_name),
+                                     cluster.nats_cluster_name)
+    cluster.status = state.cluster_status([s.up for s in snapshots], graph["findings"])
+    cluster.topology = graph
+    cluster.summary = {
+        "polled_at": polled_at.isoformat(),
+        "nodes_up": len(up),
+        "nodes_total": len(nodes),
+        "connections": sum(s.varz.connections for s in up),
+        "msgs_in_per_s": state.total_rate(nodes.values(), "msgs_in_per_s"),
+        "msgs_out_per_s": state.total_rate(nodes.values(), "msgs_out_per_s"),
+        "streams": len(streams),
+        "consumers": sum(len(s.consumers) for s in streams),
+    }
+    cluster.last_polled_at, cluster.last_poll_ms = polled_at, poll_ms
+    accounts = _with_account_figures(cluster, snapshots, polled_at)
 
     with transaction.atomic():
-        cluster = Cluster.objects.select_for_update().get(pk=cluster_id)
-        nodes = {node.monitor_url: node for node in cluster.nodes.all()}
-        by_url = {snapshot.monitor_url: snapshot for snapshot in snapshots}
-        changes: list[tuple[Node | None, state.Change]] = []
-        samples = []
-        for url, node in nodes.items():
-            snapshot = by_url.get(url)
-            if snapshot is None:
-                continue
-            for change in state.node_changes(name=node.display_name, monitor_url=url, was_status=node.status,
-                                             was_server_id=node.server_id, snapshot=snapshot):
-                changes.append((node, change))
-            if snapshot.up:
-                figures = state.node_figures(snapshot, node.figures if node.status == "up" else None)
-                varz = snapshot.varz
-                node.server_name, node.server_id, node.version = varz.server_name, varz.server_id, varz.version
-                node.started_at = varz.start
-                node.status, node.error, node.last_seen_at, node.figures = "up", "", polled_at, figures
-                samples.append(NodeSample(node=node, at=polled_at,
-                                          **{name: figures.get(name) for name in NodeSample.VALUES}))
-            else:
-                node.status, node.error = "down", snapshot.error
-            node.save()
-        NodeSample.objects.bulk_create(samples)
-
-        expected = [topology.ExpectedNode(monitor_url=n.monitor_url, server_name=n.server_name)
-                    for n in nodes.values()]
-        graph = topology.build_topology(expected, monitoring.with_peer_names(snapshots)).as_dict()
-        previous_graph = cluster.topology or {}
-        graph["edges"] = state.edges_with_rates(previous_graph, graph, polled_at)
-        graph["polled_at"] = polled_at.isoformat()
-        for change in state.topology_changes(previous_graph, graph):
-            changes.append((None, change))
-
-        streams = state.merge_streams(list(snapshots))
-        StreamSample.objects.bulk_create(
-            StreamSample(cluster=cluster, account=s.account, stream=s.name, at=polled_at,
-                         messages=s.messages, bytes=s.bytes) for s in streams)
-        ConsumerSample.objects.bulk_create(
-            ConsumerSample(cluster=cluster, account=s.account, stream=s.name, consumer=c.name, at=polled_at,
-                           num_pending=c.num_pending, num_ack_pending=c.num_ack_pending,
-                           num_redelivered=c.num_redelivered, ack_floor_stream_seq=c.ack_floor_stream_seq)
-            for s in streams for c in s.consumers)
-
-        up = [snapshot for snapshot in snapshots if snapshot.up]
-        cluster.nats_cluster_name = next((s.varz.cluster_name for s in up if s.varz.cluster_name),
-                                         cluster.nats_cluster_name)
-        cluster.status = state.cluster_status([s.up for s in snapshots], graph["findings"])
-        cluster.topology = graph
-        cluster.summary = {
-            "polled_at": polled_at.isoformat(),
-            "nodes_up": len(up),
-            "nodes_total": len(nodes),
-            "connections": sum(s.varz.connections for s in up),
-            "msgs_in_per_s": state.total_rate(nodes.values(), "msgs_in_per_s"),
-            "msgs_out_per_s": state.total_rate(nodes.values(), "msgs_out_per_s"),
-            "streams": len(streams),
-            "consumers": sum(len(s.consumers) for s in streams),
-        }
-        cluster.last_polled_at, cluster.last_poll_ms = polled_at, poll_ms
-        cluster.save()
-        _store_account_streams(cluster, streams, polled_at)
-        _store_account_figures(cluster, snapshots, polled_at)
+        for node in nodes.values():
+            node.save(update_fields=POLLED_NODE_FIELDS)
+        insert_rows(NodeSample, ("node_id", "at", "resolution", *NodeSample.VALUES), samples)
+        insert_rows(StreamSample, ("cluster_id", "account", "stream", "at", "resolution", "messages", "bytes"),
+                    ((cluster.pk, s.account, s.name, polled_at, raw, s.messages, s.bytes) for s in streams))
+        insert_rows(ConsumerSample, ("cluster_id", "account", "stream", "consumer", "at", "resolution",
+                                     *ConsumerSample.VALUES),
+                    ((cluster.pk, s.account, s.name, c.name, polled_at, raw, c.num_pending, c.num_ack_pending,
+                      c.num_redelivered, c.ack_floor_stream_seq) for s in streams for c in s.consumers))
+        cluster.save(update_fields=POLLED_CLUSTER_FIELDS)
+        _store_account_streams(cluster, stream_rows, polled_at)
+        if accounts:
+            Account.objects.bulk_update(accounts, ["figures"])
         Event.objects.bulk_create(
             Event(cluster=cluster, node=node, at=polled_at, kind=change.kind, severity=change.severity,
                   message=change.message) for node, change in changes)
-        live.push_cluster_update(cluster, events=[change for _, change in changes])
-    _evaluate_alerts(cluster.pk)
+        live.push_cluster_update(cluster, events=[change for _, change in changes], nodes=list(nodes.values()))
+    _evaluate_alerts(cluster, nodes=list(nodes.values()), streams=stream_rows, accounts=accounts)
     return cluster
 
 
-def _evaluate_alerts(cluster_id: int) -> None:
-    """Health checks and alerts over the poll just stored; their failure never fails the poll."""
-    from alerts.services import evaluate_cluster
+def _evaluate_alerts(cluster: Cluster, *, nodes, streams, accounts) -> None:
+    """Health checks and alerts over the poll just stored, from what is still in memory; their
+    failure never fails the poll."""
+    from alerts.services import evaluate_poll, polled_state
 
     try:
-        evaluate_cluster(cluster_id=cluster_id)
+        streams = sorted(streams, key=lambda row: row["account"])  # as stored: by account, then name
+        polled = polled_state(cluster, timezone.now(), nodes=nodes, streams=streams, accounts=accounts)
+        evaluate_poll(cluster=cluster, polled=polled)
     except Exception:  # noqa: BLE001 - logged with its traceback; the poll itself is stored
         import logging
 
-        logging.getLogger(__name__).exception("alert evaluation of cluster %s failed", cluster_id)
+        logging.getLogger(__name__).exception("alert evaluation of cluster %s failed", cluster.pk)
 
 
-def _store_account_figures(cluster: Cluster, snapshots, polled_at) -> None:
-    """The registered accounts' figures from the nodes' /accstatz (unregistered ones are not kept)."""
+def _with_account_figures(cluster: Cluster, snapshots, polled_at) -> list[Account]:
+    """The cluster's registered accounts, their figures worked out from the nodes' /accstatz
+    (unregistered accounts are not kept) and their JetStream usage loaded."""
     from clusters.account_figures import account_figures
 
-    accounts = list(cluster.accounts.only("pk", "name", "figures"))
+    accounts = list(cluster.accounts.only("pk", "name", "figures", "jetstream"))
     computed = account_figures(list(snapshots), {a.name: a.figures for a in accounts}, [a.name for a in accounts],
                                at=polled_at)
-    if computed is None:
-        return
-    for account in accounts:
-        account.figures = computed[account.name]
-    Account.objects.bulk_update(accounts, ["figures"])
+    if computed is not None:
+        for account in accounts:
+            account.figures = computed[account.name]
+    return accounts
 
 
-def _store_account_streams(cluster: Cluster, streams, polled_at) -> None:
+def _store_account_streams(cluster: Cluster, stream_rows: list[dict], polled_at) -> None:
+    """Each account's streams as one row: a summary for lists, and one JSON line per stream."""
     import json
 
     from clusters import state
     from clusters.models import AccountStreams
 
     by_account: dict[str, list] = {}
-    for stream in streams:
-        by_account.setdefault(stream.account, []).append(state.stream_dict(stream))
+    for row in stream_rows:
+        by_account.setdefault(row["account"], []).append(row)
+    stored = dict(AccountStreams.objects.filter(cluster=cluster).values_list("account", "pk"))
     for account, rows in by_account.items():
-        AccountStreams.objects.update_or_create(cluster=cluster, account=account, defaults={
+        values = {
             "polled_at": polled_at,
             "summary": [state.stream_summary(row) for row in rows],
             "detail_lines": "".join(f"{json.dumps(row['name'])}\t{json.dumps(row, separators=(',', ':'))}\n"
                                     for row in rows),
-        })
-    AccountStreams.objects.filter(cluster=cluster).exclude(account__in=list(by_account)).delete()
+        }
+        if account in stored:
+            AccountStreams.objects.filter(pk=stored.pop(account)).update(**values)
+        else:
+            AccountStreams.objects.create(cluster=cluster, account=account, **values)
+    if stored:  # accounts whose last stream is gone
+        AccountStreams.objects.filter(pk__in=stored.values()).delete()

@@ -6,10 +6,11 @@ from clusters import polling, retention
 @shared_task(ignore_result=True)
 def poll_all() -> int:
     """Fan out one poll task per due cluster, each holding its cluster's lease."""
-    leased = polling.lease_due_clusters()
-    for cluster_id in leased:
+    sent = 0
+    for cluster_id in polling.lease_due_clusters():
         poll_cluster.delay(cluster_id, leased=True)
-    return len(leased)
+        sent += 1
+    return sent
 
 
 @shared_task(ignore_result=True)

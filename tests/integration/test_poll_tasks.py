@@ -82,7 +82,7 @@ def test_history_is_folded_into_minutes_then_hours_then_dropped(settings):
 
 def test_poll_all_sends_a_cluster_once_until_its_poll_is_done():
     cluster = Cluster.objects.create(name="lab")
-    assert polling.lease_due_clusters() == [cluster.pk]
-    assert polling.lease_due_clusters() == []  # queued: beat's next tick does not send it again
+    assert list(polling.lease_due_clusters()) == [cluster.pk]
+    assert list(polling.lease_due_clusters()) == []  # queued: beat's next tick does not send it again
     polling.release_lease(cluster.pk)
-    assert polling.lease_due_clusters() == [cluster.pk]
+    assert list(polling.lease_due_clusters()) == [cluster.pk]

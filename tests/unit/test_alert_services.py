@@ -120,3 +120,23 @@ def test_open_alerts_whose_state_holds_are_updated_in_one_query(lab):
     with override_settings(ALERT_FOR_SECONDS=10.0):
         services.evaluate_cluster(cluster_id=lab.pk, now=later + timedelta(seconds=1))
     assert Alert.objects.filter(state=AlertState.FIRING).count() == len(keys)
+
+
+@override_settings(ALERT_HISTORY_DAYS=30)
+def test_resolved_alerts_are_kept_alert_history_days_by_the_retention_task(lab):
+    from clusters import retention
+
+    now = timezone.now()
+
+    def alert(key, state, resolved_days_ago=None):
+        resolved_at = now - timedelta(days=resolved_days_ago) if resolved_days_ago is not None else None
+        return Alert.objects.create(cluster=lab, check_name="node.unreachable", target=key, key=key, state=state,
+                                    started_at=now - timedelta(days=40), last_failing_at=now - timedelta(days=35),
+                                    resolved_at=resolved_at)
+
+    old = alert("old", AlertState.RESOLVED, resolved_days_ago=31)
+    recent = alert("recent", AlertState.RESOLVED, resolved_days_ago=29)
+    firing = alert("firing", AlertState.FIRING)
+    assert retention.downsample_and_prune(now=now)["alerts_expired"] == 1
+    assert set(Alert.objects.values_list("pk", flat=True)) == {recent.pk, firing.pk}
+    assert not Alert.objects.filter(pk=old.pk).exists()
