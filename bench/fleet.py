@@ -22,7 +22,7 @@ database under a temporary DATA_DIR.
     than that after the cluster's previous one, and the tasks still queued at the end.
 
     .venv/bin/python -m bench.fleet [--clusters 100] [--rounds 2] [--bare-runs 2] \\
-        [--workers prefork:2,prefork:4,threads:8] [--sustain 20] [--latency-ms 20 80]
+        [--workers prefork:4,prefork:6,prefork:8] [--sustain 20] [--latency-ms 20 80]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ from devstack.ports import wait_until
 from devstack.processes import ManagedProcess
 
 BEAT = 5.0  # POLL_INTERVAL's default: the time one fleet poll has
-DEFAULT_WORKERS = "prefork:2,prefork:4,threads:8"
+DEFAULT_WORKERS = "prefork:4,prefork:6,prefork:8"
 
 
 class SimulatedFleet:
@@ -217,12 +217,13 @@ def measure_worker(workspace: Workspace, env: dict, pool: str, concurrency: int,
             after_machine = machine_cpu_seconds()
             used = [group_cpu_seconds(g) - b for g, b in zip(groups, before_groups)]
             ours = sum(used) + time.process_time() - before_self
-            result.update(worker_cpu_s=used[0], others_cpu_s=max(0.0, after_machine["busy"] - before_machine["busy"] - ours),
+            result.update(worker_cpu_s=used[0], fleet_cpu_s=used[1], redis_cpu_s=used[2], others_cpu_s=max(0.0, after_machine["busy"] - before_machine["busy"] - ours),
                           steal_s=after_machine["steal"] - before_machine["steal"])
             result["polls"] = node_samples_since(result.pop("since")) / 3
             results.append(result)
             log(f"worker {worker.label}: round {number + 1}: {result['seconds']:.2f}s, worker CPU "
-                f"{result['worker_cpu_s']:.1f}s, other processes {result['others_cpu_s']:.1f}s, "
+                f"{result['worker_cpu_s']:.1f}s, simulated fleet {result['fleet_cpu_s']:.1f}s, Redis "
+                f"{result['redis_cpu_s']:.1f}s, other processes {result['others_cpu_s']:.1f}s, "
                 f"steal {result['steal_s']:.1f}s")
         return {"pool": pool, "concurrency": concurrency, "label": worker.label, "warmup_s": warm,
                 "rounds": results, "median_s": median(r["seconds"] for r in results),
