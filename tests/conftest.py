@@ -76,8 +76,15 @@ def daphne_server(django_db_setup, django_db_blocker, redis_server, servers_dir)
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def celery_worker(django_db_setup, redis_server, servers_dir):
+    """A worker for one test, stopped before the test's database is reset: a task it is still
+    running (a webhook retry, say) would otherwise write while the next test's tables are
+    truncated, which deadlocks on PostgreSQL. Tasks queued by tests that ran without a worker
+    are purged before it starts."""
+    from natsdash.celery import app
+
+    app.control.purge()
     worker = CeleryWorker(log_path=servers_dir / "celery-worker.log", env=app_env(redis_server.url)).start()
     yield worker
     worker.stop()
