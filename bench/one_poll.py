@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> dict:
     med = {key: median(p[key] for p in rest) for key in ("total", "cpu", "fetch", "record", "other", "bare_http")}
     rows = [[label, ms(first[key]), ms(med[key]), ms(min(p[key] for p in rest)), ms(max(p[key] for p in rest))]
             for label, key in (("fetch_nodes (HTTP + JSON + parse)", "fetch"),
-                               ("record_poll (one transaction + push)", "record"),
+                               ("record_poll (store, push, checks)", "record"),
                                ("lease, event loop, rest", "other"),
                                ("poll_cluster total", "total"),
                                ("  of which CPU time of this process", "cpu"),
