@@ -221,10 +221,12 @@ def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Clu
     by_url = {snapshot.monitor_url: snapshot for snapshot in snapshots}
     changes: list[tuple[Node | None, state.Change]] = []
     samples = []
+    polled_nodes: list[Node] = []
     for url, node in nodes.items():
         snapshot = by_url.get(url)
-        if snapshot is None:
+        if snapshot is None:  # registered after the fetch: its first poll is the next one
             continue
+        polled_nodes.append(node)
         for change in state.node_changes(name=node.display_name, monitor_url=url, was_status=node.status,
                                          was_server_id=node.server_id, snapshot=snapshot):
             changes.append((node, change))
@@ -264,10 +266,10 @@ def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Clu
         "consumers": sum(len(s.consumers) for s in streams),
     }
     cluster.last_polled_at, cluster.last_poll_ms = polled_at, poll_ms
-    accounts = _with_account_figures(cluster, snapshots, polled_at)
+    accounts, figured = _with_account_figures(cluster, snapshots, polled_at)
 
     with transaction.atomic():
-        for node in nodes.values():
+        for node in polled_nodes:
             node.save(update_fields=POLLED_NODE_FIELDS)
         insert_rows(NodeSample, ("node_id", "at", "resolution", *NodeSample.VALUES), samples)
         insert_rows(StreamSample, ("cluster_id", "account", "stream", "at", "resolution", "messages", "bytes"),
@@ -278,7 +280,7 @@ def record_poll(*, cluster_id: int, snapshots, polled_at, poll_ms: float) -> Clu
                       c.num_redelivered, c.ack_floor_stream_seq) for s in streams for c in s.consumers))
         cluster.save(update_fields=POLLED_CLUSTER_FIELDS)
         _store_account_streams(cluster, stream_rows, polled_at)
-        if accounts:
+        if figured:
             Account.objects.bulk_update(accounts, ["figures"])
         Event.objects.bulk_create(
             Event(cluster=cluster, node=node, at=polled_at, kind=change.kind, severity=change.severity,
@@ -303,18 +305,20 @@ def _evaluate_alerts(cluster: Cluster, *, nodes, streams, accounts) -> None:
         logging.getLogger(__name__).exception("alert evaluation of cluster %s failed", cluster.pk)
 
 
-def _with_account_figures(cluster: Cluster, snapshots, polled_at) -> list[Account]:
+def _with_account_figures(cluster: Cluster, snapshots, polled_at) -> tuple[list[Account], bool]:
     """The cluster's registered accounts, their figures worked out from the nodes' /accstatz
-    (unregistered accounts are not kept) and their JetStream usage loaded."""
+    (unregistered accounts are not kept) and their JetStream usage loaded; and whether there
+    were figures to work out (no node answered /accstatz: nothing to store)."""
     from clusters.account_figures import account_figures
 
     accounts = list(cluster.accounts.only("pk", "name", "figures", "jetstream"))
     computed = account_figures(list(snapshots), {a.name: a.figures for a in accounts}, [a.name for a in accounts],
                                at=polled_at)
-    if computed is not None:
-        for account in accounts:
-            account.figures = computed[account.name]
-    return accounts
+    if computed is None:
+        return accounts, False
+    for account in accounts:
+        account.figures = computed[account.name]
+    return accounts, bool(accounts)
 
 
 def _store_account_streams(cluster: Cluster, stream_rows: list[dict], polled_at) -> None:
