@@ -4,6 +4,7 @@ equals what the JetStream API says."""
 
 import asyncio
 import threading
+import time
 
 import nats
 import pytest
@@ -72,8 +73,6 @@ def clients(nats_cluster):
 
 
 def wait_for(condition, timeout=30.0, what="condition"):
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -200,13 +199,19 @@ def test_jetstream_usage_equals_the_jetstream_api(fleet, nats_cluster):
                     "max_memory": info.limits.max_memory, "max_storage": info.limits.max_storage,
                     "max_streams": info.limits.max_streams, "max_consumers": info.limits.max_consumers}}
 
-    # Each server learns the others' usage from periodic updates: wait until every server
-    # answers the same, with the memory stream's bytes, before comparing.
-    answers = []
+    # Each server learns the others' usage from periodic updates, and the servers can agree on a
+    # total that still lacks some replicas: wait until every server answers the same, with the
+    # memory stream's bytes, and keeps answering it for two seconds, before comparing.
+    answers, agreed = [], {"answer": None, "since": 0.0}
 
     def settled() -> bool:
         answers[:] = [run_nats(nats_cluster, "TEAM_A", account_info, server_index=i) for i in range(3)]
-        return answers[0]["memory"] > 0 and all(answer == answers[0] for answer in answers)
+        if not (answers[0]["memory"] > 0 and all(answer == answers[0] for answer in answers)):
+            agreed["answer"] = None
+            return False
+        if answers[0] != agreed["answer"]:
+            agreed.update(answer=answers[0], since=time.monotonic())
+        return time.monotonic() - agreed["since"] >= 2.0
 
     wait_for(settled, timeout=60, what="the servers to agree on the account's usage")
     expected = answers[0]
